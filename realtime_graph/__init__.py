@@ -1,0 +1,56 @@
+"""realtime-graph: declarative YAML agent graphs for the OpenAI Realtime API.
+
+Load a definition folder into an immutable :class:`Graph`, run it as a live :class:`Session`
+over a :class:`Transport`, and hot-reload it while calls are live. Names are imported lazily so
+``rtgraph --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # errors
+    "ConfigError": "realtime_graph.errors",
+    "ConnectError": "realtime_graph.errors",
+    "ConnectionLost": "realtime_graph.errors",
+    "EntrypointError": "realtime_graph.errors",
+    "Issue": "realtime_graph.errors",
+    "RealtimeGraphError": "realtime_graph.errors",
+    "SessionError": "realtime_graph.errors",
+    "Severity": "realtime_graph.errors",
+    "TemplateRenderError": "realtime_graph.errors",
+    "TransportError": "realtime_graph.errors",
+    # graph model
+    "Agent": "realtime_graph.graph.model",
+    "CallContext": "realtime_graph.graph.model",
+    "Graph": "realtime_graph.graph.model",
+    "GuardrailResult": "realtime_graph.graph.model",
+    "ToolErrorInfo": "realtime_graph.graph.model",
+}
+
+__all__ = sorted(_EXPORTS, key=str.casefold)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'realtime_graph' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:
+    from .errors import (ConfigError, ConnectError, ConnectionLost, EntrypointError, Issue,
+                         RealtimeGraphError, SessionError, Severity, TemplateRenderError,
+                         TransportError)
+    from .graph.model import Agent, CallContext, Graph, GuardrailResult, ToolErrorInfo

@@ -1,0 +1,132 @@
+"""Every error realtime-graph raises, and the located :class:`Issue` that config errors carry.
+
+The tree::
+
+    RealtimeGraphError
+    ├── ConfigError            a definition folder failed validation; carries every Issue found
+    ├── EntrypointError        a ``pkg.module:function`` reference could not be imported or called
+    ├── TemplateRenderError    instructions could not be rendered (missing variable at run time)
+    ├── SessionError           the session was used wrongly or failed (closed, unknown agent, ...)
+    └── TransportError         anything between us and the Realtime server
+        ├── ConnectError       the WebSocket handshake failed (refused, HTTP 401/403, timeout)
+        └── ConnectionLost     the socket closed abnormally mid-session (carries code and reason)
+
+Third-party exceptions (yaml, jsonschema, jinja2, websockets) are translated into these at the
+module that talks to the library; none of them escapes to users.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = (
+    "ConfigError",
+    "ConnectError",
+    "ConnectionLost",
+    "EntrypointError",
+    "Issue",
+    "RealtimeGraphError",
+    "SessionError",
+    "Severity",
+    "TemplateRenderError",
+    "TransportError",
+)
+
+
+class Severity(str, enum.Enum):
+    """How bad an :class:`Issue` is. Warnings fail ``rtgraph validate`` only with ``--strict``."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem found in a definition folder, located as precisely as we can.
+
+    ``line`` and ``column`` are 1-based, as editors count. ``path`` is the JSON path of the
+    offending value inside its YAML document (``$.tools[0].entrypoint``); ``file`` is the path
+    as the user gave it (relative paths stay relative so output is stable in CI logs).
+    """
+
+    code: str
+    message: str
+    severity: Severity = Severity.ERROR
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    path: str = "$"
+    hint: str | None = None
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.file or "", self.line or 0, self.column or 0, self.code)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form used by ``--format json``; keys are stable API."""
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class RealtimeGraphError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ConfigError(RealtimeGraphError):
+    """A definition folder is invalid. ``issues`` holds every problem, errors and warnings."""
+
+    def __init__(self, issues: Iterable[Issue]) -> None:
+        self.issues: tuple[Issue, ...] = tuple(sorted(issues, key=Issue.sort_key))
+        errors = [i for i in self.issues if i.severity is Severity.ERROR]
+        first = errors[0] if errors else (self.issues[0] if self.issues else None)
+        summary = f"{len(errors)} error(s)"
+        if first is not None:
+            where = f"{first.file}:{first.line}:{first.column}: " if first.file else ""
+            summary += f"; first: {where}{first.code}: {first.message}"
+        super().__init__(summary)
+
+    @property
+    def errors(self) -> tuple[Issue, ...]:
+        return tuple(i for i in self.issues if i.severity is Severity.ERROR)
+
+
+class EntrypointError(RealtimeGraphError):
+    """An entrypoint reference (``pkg.module:function``) cannot be resolved or called."""
+
+
+class TemplateRenderError(RealtimeGraphError):
+    """An instructions template failed to render with the variables it was given."""
+
+
+class SessionError(RealtimeGraphError):
+    """A session was misused (sent to after close, unknown agent name, ...) or failed fatally."""
+
+
+class TransportError(RealtimeGraphError):
+    """Something went wrong between the session and the Realtime server."""
+
+
+class ConnectError(TransportError):
+    """The connection could not be established (refused, rejected handshake, timeout)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ConnectionLost(TransportError):
+    """The server or network closed the connection abnormally during a session."""
+
+    def __init__(self, message: str, *, code: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason

@@ -1,0 +1,329 @@
+"""The immutable agent graph: what the loader produces and every session runs.
+
+Everything here is frozen. Mappings are read-only (:class:`types.MappingProxyType`) and
+sequences are tuples, so a :class:`Graph` can be shared by many live sessions and swapped
+atomically on hot reload without anyone seeing a half-applied state. JSON-shaped values
+(tool parameter schemas, session settings) are deep-frozen with :func:`freeze`; use
+:func:`thaw` to get plain ``dict``/``list`` copies for the wire.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from ..errors import EntrypointError, TemplateRenderError
+
+__all__ = (
+    "Agent",
+    "CallContext",
+    "Entrypoint",
+    "Graph",
+    "Guardrail",
+    "GuardrailResult",
+    "Handoff",
+    "Hooks",
+    "InstructionTemplate",
+    "RunSettings",
+    "Secret",
+    "SourceLocation",
+    "Tool",
+    "ToolErrorInfo",
+    "TransportSettings",
+    "Variable",
+    "freeze",
+    "thaw",
+)
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def freeze(value: Any) -> Any:
+    """Deep-freeze JSON-shaped data: dicts become read-only mappings, lists become tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Inverse of :func:`freeze`: plain ``dict``/``list`` copies, safe to mutate and serialise."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """Where a definition came from: file as given, 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A value that comes from the environment via a ``${NAME}`` (or ``${NAME:-default}``) reference.
+
+    The reference text, never the value, is what ``repr``/``str`` show, so secrets cannot leak
+    into logs, errors or ``rtgraph`` dumps. Call :meth:`reveal` at the one place that needs the
+    value (building the WebSocket handshake, rendering a template).
+    """
+
+    template: str
+
+    def reveal(self, environ: Mapping[str, str] | None = None) -> str:
+        env = os.environ if environ is None else environ
+
+        def sub(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise KeyError(name)
+
+        return _ENV_RE.sub(sub, self.template)
+
+    def missing(self, environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+        """Names referenced without a default that are not set."""
+        env = os.environ if environ is None else environ
+        return tuple(
+            m.group(1) for m in _ENV_RE.finditer(self.template)
+            if m.group(1) not in env and m.group(2) is None
+        )
+
+    def __repr__(self) -> str:
+        return f"Secret({self.template!r})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True)
+class Entrypoint:
+    """A ``pkg.module:function`` reference and, once imported, the object it names."""
+
+    ref: str
+    target: Callable[..., Any] | None = field(default=None, compare=False)
+    is_async: bool = False
+    location: SourceLocation | None = field(default=None, compare=False)
+
+    def resolve(self) -> Callable[..., Any]:
+        if self.target is None:
+            raise EntrypointError(f"entrypoint {self.ref!r} was not imported (loaded with import disabled)")
+        return self.target
+
+
+@dataclass(frozen=True, slots=True)
+class InstructionTemplate:
+    """A compiled, sandboxed Jinja2 template with ``StrictUndefined``.
+
+    ``variables`` lists the undeclared names the template references (checked at load time
+    against the graph's declared variables).
+    """
+
+    source: str
+    compiled: Any = field(default=None, compare=False, repr=False)
+    variables: frozenset[str] = frozenset()
+
+    def render(self, values: Mapping[str, Any]) -> str:
+        if self.compiled is None:
+            return self.source
+        try:
+            return str(self.compiled.render(dict(values)))
+        except Exception as exc:  # jinja2 errors are translated here, at the boundary
+            raise TemplateRenderError(f"instructions failed to render: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """What an entrypoint (tool, approval check, handoff hook, guardrail) may know about its call.
+
+    A tool receives it when its function declares a parameter named ``context``.
+    """
+
+    agent: str
+    graph_version: str
+    context: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    tool_name: str | None = None
+    call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailResult:
+    """What an output guardrail returns. A guardrail may also return a bare ``bool`` (True = trip)."""
+
+    tripwire_triggered: bool
+    info: Any = None
+    guardrail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolErrorInfo:
+    """Argument of a ``run.tool_error_formatter`` entrypoint; it returns the model-visible text or None."""
+
+    kind: Literal["exception", "timeout", "approval_rejected", "unknown_tool", "invalid_arguments"]
+    tool_name: str
+    call_id: str
+    default_message: str
+    exception: BaseException | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    """A function tool as the model sees it (``name``, ``description``, ``parameters``) plus how to run it."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any]
+    entrypoint: Entrypoint
+    needs_approval: bool | Entrypoint = False
+    timeout: float | None = None
+    takes_context: bool = False
+    location: SourceLocation | None = field(default=None, compare=False)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "function", "name": self.name, "description": self.description,
+                "parameters": thaw(self.parameters)}
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """A transfer to another agent, exposed to the model as a function tool named ``tool_name``."""
+
+    target: str
+    tool_name: str
+    description: str
+    on_handoff: Entrypoint | None = None
+    enabled: bool = True
+    location: SourceLocation | None = field(default=None, compare=False)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "function", "name": self.tool_name, "description": self.description,
+                "parameters": {"type": "object", "properties": {}, "additionalProperties": False}}
+
+
+@dataclass(frozen=True, slots=True)
+class Guardrail:
+    """An output guardrail: an entrypoint, or a built-in ``deny`` list of regular expressions."""
+
+    name: str
+    entrypoint: Entrypoint | None = None
+    deny: tuple[re.Pattern[str], ...] = ()
+    location: SourceLocation | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Hooks:
+    """Lifecycle hooks; each is called with the corresponding session event."""
+
+    on_agent_start: Entrypoint | None = None
+    on_agent_end: Entrypoint | None = None
+    on_tool_start: Entrypoint | None = None
+    on_tool_end: Entrypoint | None = None
+    on_handoff: Entrypoint | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """One agent of the graph."""
+
+    name: str
+    instructions: InstructionTemplate
+    description: str = ""
+    tools: tuple[Tool, ...] = ()
+    handoffs: tuple[Handoff, ...] = ()
+    output_guardrails: tuple[Guardrail, ...] = ()
+    model_settings: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    """Per-agent overrides in GA shape: ``tool_choice``, ``prompt``, ``audio.output.voice``."""
+    hooks: Hooks = field(default_factory=Hooks)
+    location: SourceLocation | None = field(default=None, compare=False)
+
+    def tool(self, name: str) -> Tool | Handoff | None:
+        """The tool or enabled handoff the model may call under ``name``."""
+        for t in self.tools:
+            if t.name == name:
+                return t
+        for h in self.handoffs:
+            if h.tool_name == name and h.enabled:
+                return h
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """A declared template variable. ``default`` may be a :class:`Secret` (``${ENV}`` reference)."""
+
+    name: str
+    type: Literal["string", "integer", "number", "boolean"] = "string"
+    default: Any = None
+    required: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """The graph file's ``run`` section (runner behaviour, not sent to the model)."""
+
+    async_tool_calls: bool = True
+    guardrail_debounce_text_length: int = 100
+    tool_error_formatter: Entrypoint | None = None
+    tracing_disabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TransportSettings:
+    """The graph file's ``transport`` section. Secrets only as :class:`Secret` references."""
+
+    type: Literal["openai", "simulator"] | None = None
+    url: str | None = None
+    headers: Mapping[str, str | Secret] = field(default_factory=lambda: _EMPTY)
+    api_key: Secret | None = None
+    model: str | None = None
+    call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    """A validated, immutable agent graph. ``version`` is a content hash of every input file."""
+
+    version: str
+    start: str
+    agents: Mapping[str, Agent]
+    variables: Mapping[str, Variable] = field(default_factory=lambda: _EMPTY)
+    model_settings: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    """Session-level settings, normalised to GA nesting (``audio.input``/``audio.output``)."""
+    run: RunSettings = field(default_factory=RunSettings)
+    output_guardrails: tuple[Guardrail, ...] = ()
+    transport: TransportSettings = field(default_factory=TransportSettings)
+    hooks: Hooks = field(default_factory=Hooks)
+    source: str = ""
+    """The definition folder (or ``<string>``) the graph was loaded from."""
+
+    def agent(self, name: str) -> Agent:
+        try:
+            return self.agents[name]
+        except KeyError:
+            raise KeyError(f"no agent named {name!r} in graph {self.version}") from None
+
+    def variable_values(self, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Defaults of the declared variables, with ``${ENV}`` references revealed."""
+        out: dict[str, Any] = {}
+        for name, var in self.variables.items():
+            value = var.default
+            out[name] = value.reveal(environ) if isinstance(value, Secret) else value
+        return out

@@ -1,1 +1,9 @@
-"""(being written)"""
+"""Live sessions: :class:`Runner` turns a graph into :class:`Session` objects (see docs/runtime.md)."""
+
+from .events import *  # noqa: F403
+from .events import __all__ as _event_names
+from .playback import PlaybackState, PlaybackTracker
+from .runner import Runner
+from .session import Session
+
+__all__ = ("PlaybackState", "PlaybackTracker", "Runner", "Session", *_event_names)

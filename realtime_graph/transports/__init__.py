@@ -1,1 +1,49 @@
-"""(being written)"""
+"""Transports: how a session reaches a Realtime server.
+
+- :class:`OpenAITransport` — the OpenAI (or Azure) GA WebSocket.
+- :class:`Simulator` / :class:`SimulatorTransport` — a local GA-protocol server on loopback that
+  plays the model's side deterministically (default rules, YAML scripts, cassette replay).
+- :class:`ScriptedTransport` — an in-process double for unit tests of sessions.
+
+Names are imported lazily so importing this package does not import ``websockets``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = (
+    "ConnectRequest",
+    "Connection",
+    "OpenAITransport",
+    "ScriptedTransport",
+    "Simulator",
+    "SimulatorScript",
+    "SimulatorTransport",
+    "Transport",
+)
+
+_EXPORTS = {
+    "ConnectRequest": "realtime_graph.transports.base",
+    "Connection": "realtime_graph.transports.base",
+    "Transport": "realtime_graph.transports.base",
+    "OpenAITransport": "realtime_graph.transports.openai",
+    "ScriptedTransport": "realtime_graph.transports.scripted",
+    "Simulator": "realtime_graph.transports.simulator",
+    "SimulatorScript": "realtime_graph.transports.simulator",
+    "SimulatorTransport": "realtime_graph.transports.simulator",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'realtime_graph.transports' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

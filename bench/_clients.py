@@ -1,0 +1,172 @@
+"""Benchmark clients, one variant per process run: ``python _clients.py VARIANT SCENARIO URL [N]``.
+
+Variants: ``floor`` (bare websockets client: json.loads + base64 decode per event), ``sdk``
+(OpenAI Agents SDK RealtimeSession), ``ours`` (realtime_graph Session). Prints one JSON object.
+CPU is ``time.process_time()`` around connect + consumption only (imports excluded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import sys
+import time
+
+
+def rss_kib() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+# ---- floor -----------------------------------------------------------------------------------
+
+async def floor_stream(url: str, latencies: list[float] | None) -> int:
+    from websockets.asyncio.client import connect
+
+    count = 0
+    async with connect(url, additional_headers={"Authorization": "Bearer x"}, max_size=None) as ws:
+        await ws.send(json.dumps({"type": "session.update", "session": {"type": "realtime"}}))
+        async for raw in ws:
+            event = json.loads(raw)
+            if event["type"] == "response.output_audio.delta":
+                base64.b64decode(event["delta"])
+                count += 1
+                if latencies is not None:
+                    latencies.append(time.monotonic() - event["_ts"])
+    return count
+
+
+# ---- the OpenAI Agents SDK -------------------------------------------------------------------
+
+def sdk_runner(handoff: bool = False):  # type: ignore[no-untyped-def]
+    from agents import function_tool
+    from agents.realtime import RealtimeAgent, RealtimeRunner
+
+    @function_tool
+    def ping() -> str:
+        """Reply pong."""
+        return "pong"
+
+    other = RealtimeAgent(name="other", instructions="Other agent.")
+    agent = RealtimeAgent(name="bench", instructions="Benchmark agent.", tools=[ping],
+                          handoffs=[other] if handoff else [])
+    return RealtimeRunner(agent)
+
+
+async def sdk_consume(url: str, latencies: list[float] | None) -> int:
+    runner = sdk_runner(handoff="handoff" in sys.argv)
+    session = await runner.run(model_config={"url": url, "api_key": "x"})
+    count = 0
+    async with session:
+        if sys.argv[2] in ("tool", "handoff"):
+            await session.send_message("go")
+        async for event in session:
+            if event.type == "audio":
+                count += 1
+            elif latencies is not None and event.type == "raw_model_event":
+                data = event.data
+                if data.type == "raw_server_event" and "_ts" in data.data and \
+                        data.data["type"] == "response.output_audio.delta":
+                    latencies.append(time.monotonic() - data.data["_ts"])
+    return count
+
+
+# ---- realtime_graph --------------------------------------------------------------------------
+
+def our_graph(handoff: bool = False):  # type: ignore[no-untyped-def]
+    from realtime_graph.config import load_string
+
+    tools = """
+tools:
+  - entrypoint: "bench_tools:ping"
+""" if not handoff else ""
+    handoffs = "handoffs: [other]\n" if handoff else ""
+    text = f"""
+kind: graph
+start: bench
+---
+kind: agent
+name: bench
+instructions: Benchmark agent.
+{tools}{handoffs}---
+kind: agent
+name: other
+instructions: Other agent.
+"""
+    sys.path.insert(0, os.path.dirname(__file__))
+    return load_string(text, filename="bench.yaml")
+
+
+async def ours_consume(url: str, latencies: list[float] | None) -> int:
+    from realtime_graph.runtime import Runner
+    from realtime_graph.transports import OpenAITransport
+
+    graph = our_graph(handoff="handoff" in sys.argv)
+    runner = Runner(graph, transport=OpenAITransport(url=url, api_key="x"),
+                    raw_events=latencies is not None)
+    count = 0
+    async with runner.run() as session:
+        if sys.argv[2] in ("tool", "handoff"):
+            await session.send_message("go")
+        async for event in session:
+            if event.type == "audio":
+                count += 1
+            elif latencies is not None and event.type == "raw_model_event":
+                data = event.data
+                if data["type"] == "response.output_audio.delta" and "_ts" in data:
+                    latencies.append(time.monotonic() - data["_ts"])
+    return count
+
+
+async def idle_sessions(variant: str, url: str, n: int) -> dict[str, float]:
+    """Open n sessions on one event loop and report RSS growth per session."""
+    import contextlib
+
+    async with contextlib.AsyncExitStack() as stack:
+        if variant == "ours":
+            from realtime_graph.runtime import Runner
+            from realtime_graph.transports import OpenAITransport
+
+            runner = Runner(our_graph(), transport=OpenAITransport(url=url, api_key="x"))
+            make = lambda: runner.run()  # noqa: E731
+        else:
+            runner = sdk_runner()
+
+            async def make_sdk():  # type: ignore[no-untyped-def]
+                return await runner.run(model_config={"url": url, "api_key": "x"})
+        # one warm-up session so one-time costs (imports, caches) are not counted per session
+        first = make() if variant == "ours" else await make_sdk()
+        await stack.enter_async_context(first)
+        await asyncio.sleep(0.2)
+        before = rss_kib()
+        for _ in range(n):
+            session = make() if variant == "ours" else await make_sdk()
+            await stack.enter_async_context(session)
+        await asyncio.sleep(0.5)
+        after = rss_kib()
+        return {"kib_per_session": (after - before) / n}
+
+
+def main() -> None:
+    variant, scenario, url = sys.argv[1], sys.argv[2], sys.argv[3]
+    latencies: list[float] | None = [] if scenario == "paced" else None
+    if scenario == "idle":
+        print(json.dumps(asyncio.run(idle_sessions(variant, url, int(sys.argv[4])))))
+        return
+    consume = {"floor": floor_stream, "sdk": sdk_consume, "ours": ours_consume}[variant]
+    t0 = time.process_time()
+    count = asyncio.run(consume(url, latencies))
+    cpu = time.process_time() - t0
+    result: dict[str, object] = {"cpu_s": cpu, "audio_events": count}
+    if latencies:
+        result["latencies"] = latencies
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

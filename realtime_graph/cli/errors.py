@@ -1,0 +1,45 @@
+"""Exit codes of ``rtgraph`` and the one-line explanations of the errors that end a session.
+
+Users never see a traceback for their own mistakes (bad definitions, unreachable server, missing
+audio device, unreadable WAV); each maps to one line and exit code 1. Anything we did not expect
+is still one line (naming the exception) but exit code 3, so scripts can tell a bug from a
+mistake.
+"""
+
+from __future__ import annotations
+
+from ..errors import (ConfigError, ConnectError, ConnectionLost, RealtimeGraphError, SessionError,
+                      TransportError)
+
+__all__ = ("EXIT_ERROR", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "UserFacingError", "explain")
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+
+
+class UserFacingError(RealtimeGraphError):
+    """A mistake the CLI detected itself (bad WAV, missing audio device, unwritable file)."""
+
+
+def explain(exc: BaseException) -> tuple[str, int]:
+    """``(one-line message, exit code)`` for an error that ends ``rtgraph run``."""
+    if isinstance(exc, ConnectionLost):
+        reason = f" ({exc.reason})" if exc.reason else ""
+        code = f" code {exc.code}" if exc.code is not None else ""
+        return f"connection lost{code}{reason}: {exc}", EXIT_ERROR
+    if isinstance(exc, ConnectError):
+        return f"could not connect: {exc}", EXIT_ERROR
+    if isinstance(exc, TransportError):
+        return f"transport error: {exc}", EXIT_ERROR
+    if isinstance(exc, SessionError):
+        return f"session failed: {exc}", EXIT_ERROR
+    if isinstance(exc, ConfigError):
+        return f"invalid definitions: {exc}", EXIT_ERROR
+    if isinstance(exc, RealtimeGraphError):
+        return str(exc), EXIT_ERROR
+    if isinstance(exc, OSError):
+        where = f" {exc.filename!r}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}", EXIT_ERROR
+    return f"internal error: {type(exc).__name__}: {exc} (please report this)", EXIT_INTERNAL

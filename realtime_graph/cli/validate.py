@@ -1,0 +1,37 @@
+"""``rtgraph validate``: every problem of a definition folder, located, in a CI-friendly format."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+__all__ = ("validate",)
+
+
+@click.command()
+@click.argument("path", default="agents.d", type=click.Path(path_type=str))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+              show_default=True, help="text for people, json for tools, github for workflow annotations.")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option("--no-import", "no_import", is_flag=True,
+              help="Do not import entrypoint modules: check that their files define the names, statically.")
+def validate(path: str, fmt: str, strict: bool, no_import: bool) -> None:
+    """Validate the definition folder PATH (default agents.d).
+
+    Exit status: 0 valid, 1 errors (or warnings with --strict), 2 usage error.
+    """
+    try:
+        from ..config import render_issues
+        from ..config import validate as validate_folder
+
+        report = validate_folder(path, import_entrypoints=not no_import)
+        output = render_issues(report.issues, fmt)  # type: ignore[arg-type]
+    except Exception as exc:  # a bug of ours, not bad input: one line, distinct exit status
+        click.echo(f"rtgraph: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(3)
+    click.echo(output)
+    graph = report.graph
+    if fmt == "text" and graph is not None:
+        click.echo(f"{path}: valid graph {graph.version} ({len(graph.agents)} agents, start {graph.start!r})")
+    sys.exit(1 if report.errors or (strict and report.warnings) else 0)

@@ -1,0 +1,102 @@
+"""Stage 2 checks across documents: names, start, reachability, voices along handoffs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .agents import BuiltAgent
+from .issues import IssueSink, closest
+from .settings import DEFAULT_VOICE
+from .yamlsource import Document
+
+__all__ = ("check_reachable", "check_start", "check_voices", "unique_agents")
+
+
+def _where(doc: Document, path: tuple[str, ...]) -> str:
+    line, column = doc.locate(path)
+    return f"{doc.file}:{line}:{column}" if line is not None else f"{doc.file} (document {doc.index + 1})"
+
+
+def unique_agents(docs: Sequence[Document], sink: IssueSink) -> list[Document]:
+    """The first document per agent name; later duplicates are RG203 naming the first."""
+    first: dict[str, Document] = {}
+    for doc in docs:
+        name = doc.data["name"]
+        if name in first:
+            sink.add("RG203", f"agent {name!r} is already defined at {_where(first[name], ('name',))}",
+                     doc, ("name",), hint="agent names must be unique in the graph; rename or remove one")
+        else:
+            first[name] = doc
+    return list(first.values())
+
+
+def check_start(doc: Document, names: Sequence[str], sink: IssueSink) -> bool:
+    start = doc.data["start"]
+    if start in names:
+        return True
+    near = closest(start, names)
+    sink.add("RG204", f"start agent {start!r} is not defined", doc, ("start",),
+             hint=f"did you mean {near!r}?" if near else f"agents: {', '.join(sorted(names)) or '(none)'}")
+    return False
+
+
+def _targets(doc: Document) -> list[str]:
+    out = []
+    for raw in doc.data.get("handoffs", []):
+        if isinstance(raw, str):
+            out.append(raw)
+        elif raw.get("enabled", True):
+            out.append(raw["agent"])
+    return out
+
+
+def check_reachable(start: str, agent_docs: Sequence[Document], sink: IssueSink) -> None:
+    """Warn about agents no chain of enabled handoffs from ``start`` reaches.
+
+    Works on the documents, not the built agents, so one broken agent does not make others
+    look unreachable.
+    """
+    by_name = {doc.data["name"]: doc for doc in agent_docs}
+    seen, todo = {start}, [start]
+    while todo:
+        current = by_name.get(todo.pop())
+        for target in _targets(current) if current is not None else ():
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    for name, doc in by_name.items():
+        if name not in seen:
+            sink.add("RG207", f"agent {name!r} is unreachable from start agent {start!r}", doc, ("name",),
+                     hint=f"add a handoff to {name!r} from a reachable agent, or remove it")
+
+
+def _voice(settings: Mapping[str, Any]) -> str | None:
+    audio = settings.get("audio") or {}
+    return (audio.get("output") or {}).get("voice")
+
+
+def check_voices(built: Mapping[str, BuiltAgent], session_settings: Mapping[str, Any], sink: IssueSink) -> None:
+    """With audio output, a handoff must not change the voice (the Realtime API refuses it)."""
+    if "audio" not in session_settings.get("output_modalities", ("audio",)):
+        return
+    graph_voice = _voice(session_settings) or DEFAULT_VOICE
+
+    def effective(entry: BuiltAgent) -> str:
+        return _voice(entry.agent.model_settings) or graph_voice
+
+    for entry in built.values():
+        source_voice = effective(entry)
+        for handoff, path in zip(entry.agent.handoffs, entry.handoff_paths, strict=True):
+            target = built.get(handoff.target)
+            if target is None or not handoff.enabled or effective(target) == source_voice:
+                continue
+            sink.add(
+                "RG208",
+                f"handoff from {entry.agent.name!r} (voice {source_voice!r}) to {handoff.target!r} "
+                f"(voice {effective(target)!r}) would change the voice",
+                entry.doc, path,
+                hint=f"set model_settings.audio.output.voice: {source_voice} in agent {handoff.target!r} "
+                     f"({_where(target.doc, ('name',))}); the Realtime API refuses a voice change once "
+                     "audio was produced, so agents that hand off to each other must share one voice",
+            )

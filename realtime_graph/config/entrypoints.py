@@ -1,0 +1,231 @@
+"""Resolve ``module:function`` entrypoints, by importing or (``--no-import``) by reading source.
+
+The definition folder goes to the front of ``sys.path`` while importing, so tool modules can
+live next to the YAML. Failures become located issues with a one-line message, never a
+traceback. Without import we locate the module file (walking the dotted path over the folder
+and ``sys.path``) and check with :mod:`ast` that the attribute exists at module top level.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ..graph.model import Entrypoint, SourceLocation
+from .issues import IssueSink, closest
+from .yamlsource import Document, JsonPath
+
+__all__ = ("CONVENTIONS", "EntrypointResolver")
+
+# role -> (positional arguments the runtime passes, how the docs write the call)
+CONVENTIONS: dict[str, tuple[int, str]] = {
+    "needs_approval": (2, "fn(arguments, context) -> bool"),
+    "on_handoff": (1, "fn(context)"),
+    "guardrail": (2, "fn(text, context)"),
+    "hook": (1, "fn(event)"),
+    "tool_error_formatter": (1, "fn(info) -> str | None"),
+}
+
+_IMPORT_LOCK = threading.RLock()  # sys.path and module imports are process-global
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+class _Missing:
+    """Why a module could not be provided: the issue code, message and hint."""
+
+    def __init__(self, code: str, message: str, hint: str | None = None) -> None:
+        self.code, self.message, self.hint = code, message, hint
+
+
+class EntrypointResolver:
+    """Resolves entrypoints of one load; each module is imported (or read) at most once."""
+
+    def __init__(self, folder: Path, sink: IssueSink, *, import_modules: bool = True,
+                 reimport: bool = False, shown_folder: str | None = None) -> None:
+        self.folder = folder
+        self.shown_folder = shown_folder or str(folder)
+        self.sink = sink
+        self.import_modules = import_modules
+        self.reimport = reimport
+        self.allow: tuple[str, ...] | None = None
+        self._modules: dict[str, ModuleType | _Missing] = {}
+        self._sources: dict[str, tuple[set[str], set[str], bool] | _Missing | None] = {}
+
+    # -- public -------------------------------------------------------------------------------
+    def resolve(self, ref: str, doc: Document, path: JsonPath, role: str | None = None) -> Entrypoint | None:
+        """The :class:`Entrypoint` for ``ref`` or None (issue recorded). ``role`` checks arity."""
+        module_name, _, attr = ref.partition(":")
+        line, column = doc.locate(path)
+        location = SourceLocation(doc.file, line, column) if line is not None else None
+        if self.allow is not None and not any(
+                module_name == p or module_name.startswith(p + ".") for p in self.allow):
+            self.sink.add("RG308", f"module {module_name!r} is not in imports.allow", doc, path,
+                          hint=f"allowed prefixes: {', '.join(self.allow) or '(none)'}; add it to imports.allow in the graph file")
+            return None
+        if not self.import_modules:
+            return self._check_source(ref, module_name, attr, doc, path, location)
+        module = self._module(module_name)
+        if isinstance(module, _Missing):
+            self.sink.add(module.code, module.message, doc, path, hint=module.hint)
+            return None
+        target: Any = module
+        for part in attr.split("."):
+            if not hasattr(target, part):
+                names = [n for n in dir(target) if not n.startswith("_")]
+                near = closest(part, names)
+                self.sink.add("RG303", f"{module_name!r} has no attribute {attr!r}", doc, path,
+                              hint=f"did you mean {module_name}:{near}?" if near else None)
+                return None
+            target = getattr(target, part)
+        if not callable(target):
+            self.sink.add("RG304", f"{ref!r} is not callable: it is of type {type(target).__name__}", doc, path)
+            return None
+        if role is not None and not self._fits(target, ref, role, doc, path):
+            return None
+        is_async = inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(
+            getattr(target, "__call__", None))
+        return Entrypoint(ref=ref, target=target, is_async=is_async, location=location)
+
+    # -- importing ----------------------------------------------------------------------------
+    @contextmanager
+    def _on_path(self) -> Iterator[None]:
+        with _IMPORT_LOCK:
+            entry = str(self.folder)
+            sys.path.insert(0, entry)
+            importlib.invalidate_caches()  # files written since the last import must be seen
+            try:
+                yield
+            finally:
+                sys.path.remove(entry)
+
+    def _module(self, name: str) -> ModuleType | _Missing:
+        if name in self._modules:
+            return self._modules[name]
+        with self._on_path():
+            try:
+                module = sys.modules.get(name)
+                if module is not None and self.reimport and self._is_user_module(module):
+                    module = importlib.reload(module)
+                elif module is None:
+                    module = importlib.import_module(name)
+                result: ModuleType | _Missing = module
+            except ModuleNotFoundError as exc:
+                if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
+                    result = _Missing("RG301", f"module {name!r} not found",
+                                      f"looked in {self.shown_folder} and sys.path; put {name.replace('.', '/')}.py next to the YAML or install it")
+                else:
+                    result = _Missing("RG302", f"importing {name!r} failed: {_one_line(exc)}")
+            except (Exception, SystemExit) as exc:  # user code may raise anything at import
+                result = _Missing("RG302", f"importing {name!r} failed: {_one_line(exc)}",
+                                  "fix the module so that it imports cleanly")
+        self._modules[name] = result
+        return result
+
+    @staticmethod
+    def _is_user_module(module: ModuleType) -> bool:
+        top = module.__name__.partition(".")[0]
+        file = getattr(module, "__file__", None) or ""
+        return top not in sys.stdlib_module_names and "site-packages" not in file and bool(file)
+
+    def _fits(self, target: Callable[..., Any], ref: str, role: str, doc: Document, path: JsonPath) -> bool:
+        count, shape = CONVENTIONS[role]
+        try:
+            signature = inspect.signature(target)
+        except (TypeError, ValueError):  # builtins without introspectable signatures
+            return True
+        try:
+            signature.bind(*range(count))
+        except TypeError:
+            self.sink.add("RG305", f"{role} entrypoint {ref!r} must be callable as {shape}; "
+                          f"its signature is {signature}", doc, path,
+                          hint=f"change the function to accept {count} positional argument(s)")
+            return False
+        return True
+
+    # -- no-import mode -----------------------------------------------------------------------
+    def _check_source(self, ref: str, module_name: str, attr: str, doc: Document, path: JsonPath,
+                      location: SourceLocation | None) -> Entrypoint | None:
+        info = self._source_names(module_name)
+        if isinstance(info, _Missing):
+            self.sink.add(info.code, info.message, doc, path, hint=info.hint)
+            return None
+        is_async = False
+        if info is not None:
+            names, async_names, star = info
+            head = attr.partition(".")[0]
+            if head not in names and not star:
+                near = closest(head, sorted(names))
+                self.sink.add("RG303", f"{module_name!r} has no attribute {attr!r}", doc, path,
+                              hint=f"did you mean {module_name}:{near}?" if near else None)
+                return None
+            is_async = attr in async_names
+        return Entrypoint(ref=ref, target=None, is_async=is_async, location=location)
+
+    def _source_names(self, name: str) -> tuple[set[str], set[str], bool] | _Missing | None:
+        """Top-level names of the module's source, None when it has no Python source (builtin)."""
+        if name in self._sources:
+            return self._sources[name]
+        from importlib.machinery import PathFinder
+
+        result: tuple[set[str], set[str], bool] | _Missing | None
+        search: list[str] | None = [str(self.folder), *sys.path]
+        spec = None
+        parts = name.split(".")
+        for i in range(len(parts)):
+            spec = PathFinder.find_spec(".".join(parts[: i + 1]), search) if search else None
+            search = list(spec.submodule_search_locations or []) if spec is not None else None
+        if spec is None:
+            result = None if name in sys.builtin_module_names else _Missing(
+                "RG301", f"module {name!r} not found", f"looked in {self.shown_folder} and sys.path")
+        elif not (spec.origin or "").endswith(".py"):
+            result = None
+        else:
+            try:
+                tree = ast.parse(Path(spec.origin).read_bytes(), filename=spec.origin)
+                result = _top_level_names(tree)
+            except (SyntaxError, ValueError, OSError) as exc:
+                result = _Missing("RG302", f"reading {name!r} failed: {_one_line(exc)}")
+        self._sources[name] = result
+        return result
+
+
+def _top_level_names(tree: ast.Module) -> tuple[set[str], set[str], bool]:
+    names: set[str] = set()
+    async_names: set[str] = set()
+    star = False
+    statements = list(tree.body)
+    while statements:
+        node = statements.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            if isinstance(node, ast.AsyncFunctionDef):
+                async_names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name == "*":
+                    star = True
+                else:
+                    names.add(alias.asname or alias.name.partition(".")[0])
+        elif isinstance(node, (ast.If, ast.Try, ast.With)):
+            statements.extend(node.body)
+            statements.extend(getattr(node, "orelse", []))
+            statements.extend(getattr(node, "finalbody", []))
+            for handler in getattr(node, "handlers", []):
+                statements.extend(handler.body)
+    return names, async_names, star

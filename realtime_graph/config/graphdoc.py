@@ -1,0 +1,86 @@
+"""Build the ``kind: graph`` document: variables, settings, run, guardrails, hooks, transport."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..graph.model import Guardrail, Hooks, RunSettings, TransportSettings, Variable, freeze
+from .components import build_guardrails, build_hooks
+from .entrypoints import EntrypointResolver
+from .envrefs import has_reference, to_secret
+from .issues import IssueSink
+from .settings import normalise_model_settings, transport_settings
+from .yamlsource import Document
+
+__all__ = ("GraphParts", "build_graph_parts", "declared_variable_names")
+
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GraphParts:
+    """Everything of the graph document except the agents."""
+
+    start: str
+    variables: Mapping[str, Variable]
+    model_settings: Mapping[str, Any]
+    run: RunSettings = field(default_factory=RunSettings)
+    output_guardrails: tuple[Guardrail, ...] = ()
+    hooks: Hooks = field(default_factory=Hooks)
+    transport: TransportSettings = field(default_factory=TransportSettings)
+
+
+def declared_variable_names(data: Any) -> set[str]:
+    """Variable names of a graph document, even an invalid one (avoids cascades of RG402)."""
+    variables = data.get("variables") if isinstance(data, dict) else None
+    return set(variables) if isinstance(variables, dict) else set()
+
+
+def _variables(doc: Document, sink: IssueSink, environ: Mapping[str, str]) -> dict[str, Variable]:
+    out: dict[str, Variable] = {}
+    for name, raw in doc.data.get("variables", {}).items():
+        path = ("variables", name, "default")
+        kind = raw.get("type", "string")
+        default = raw.get("default")
+        if isinstance(default, str) and has_reference(default):
+            default = to_secret(default, doc, path, sink, environ)
+        elif default is not None and (not isinstance(default, _PYTHON_TYPES[kind])
+                                      or (kind != "boolean" and isinstance(default, bool))):
+            sink.add("RG505", f"default of variable {name!r} is not of type {kind}", doc, path,
+                     hint="change the default or set `type` (string, integer, number, boolean)")
+        out[name] = Variable(name=name, type=kind, default=default, required=raw.get("required", False),
+                             description=raw.get("description", ""))
+    return out
+
+
+def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSink,
+                      environ: Mapping[str, str]) -> GraphParts:
+    """The graph document's parts. Sets ``resolver.allow`` first so every entrypoint is checked."""
+    data = doc.data
+    if "imports" in data and "allow" in data["imports"]:
+        resolver.allow = tuple(data["imports"]["allow"])
+    run_raw = data.get("run", {})
+    formatter = None
+    if "tool_error_formatter" in run_raw:
+        formatter = resolver.resolve(run_raw["tool_error_formatter"], doc, ("run", "tool_error_formatter"),
+                                     "tool_error_formatter")
+    run = RunSettings(
+        async_tool_calls=run_raw.get("async_tool_calls", True),
+        guardrail_debounce_text_length=run_raw.get("guardrails", {}).get("debounce_text_length", 100),
+        tool_error_formatter=formatter,
+        tracing_disabled=run_raw.get("tracing_disabled", False),
+    )
+    return GraphParts(
+        start=data["start"],
+        variables=freeze(_variables(doc, sink, environ)),
+        model_settings=normalise_model_settings(data.get("model_settings", {}), doc, ("model_settings",), sink),
+        run=run,
+        output_guardrails=build_guardrails(data.get("output_guardrails", []), doc, ("output_guardrails",),
+                                           resolver, sink),
+        hooks=build_hooks(data["hooks"], doc, ("hooks",), resolver) if "hooks" in data else Hooks(),
+        transport=transport_settings(data.get("transport", {}), doc, sink, environ),
+    )

@@ -1,0 +1,176 @@
+"""The loading pipeline: files → YAML documents → schema → build → graph checks → :class:`Graph`."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, Issue
+from ..graph.model import Graph, freeze
+from .agents import BuiltAgent, build_agent
+from .checks import check_reachable, check_start, check_voices, unique_agents
+from .entrypoints import EntrypointResolver
+from .graphdoc import build_graph_parts, declared_variable_names
+from .issues import IssueSink
+from .report import ValidationReport
+from .schema import validate_document
+from .yamlsource import MAX_FILE_BYTES, Document, parse_documents, plain_document
+
+__all__ = ("load", "load_dict", "load_string", "validate", "validate_dict", "validate_string")
+
+_SUFFIXES = (".yaml", ".yml")
+
+
+def _version(parts: Sequence[tuple[str, bytes]]) -> str:
+    digest = hashlib.sha256()
+    for name, content in sorted(parts):
+        digest.update(name.encode() + b"\0" + content + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def _read_folder(path: Path, sink: IssueSink) -> tuple[list[Document], list[tuple[str, bytes]], Path]:
+    """Documents of every definition file under ``path`` (a folder or one file)."""
+    shown = str(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in _SUFFIXES and p.is_file())
+        folder = path
+    elif path.is_file():
+        files, folder = [path], path.parent
+    else:
+        sink.add("RG106", f"{shown} does not exist", file=shown,
+                 hint="pass the definition folder, e.g. `rtgraph validate agents.d`")
+        return [], [], path
+    if not files:
+        sink.add("RG106", f"{shown} has no *.yaml or *.yml files", file=shown,
+                 hint="add a graph.yaml (kind: graph) and one file per agent (kind: agent)")
+    documents: list[Document] = []
+    contents: list[tuple[str, bytes]] = []
+    for file in files:
+        display = str(file)
+        if file.stat().st_size > MAX_FILE_BYTES:
+            sink.add("RG102", f"file is larger than {MAX_FILE_BYTES // 1024} KiB", file=display, line=1,
+                     column=1, hint="split the definitions over several files")
+            continue
+        content = file.read_bytes()
+        contents.append((file.name, content))
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = content[: exc.start].count(b"\n") + 1
+            sink.add("RG101", "file is not valid UTF-8", file=display, line=line, column=1)
+            continue
+        documents.extend(parse_documents(text, display, sink))
+    return documents, contents, folder
+
+
+def _pipeline(documents: list[Document], sink: IssueSink, *, version: str, source: str, folder: Path,
+              import_entrypoints: bool, reimport: bool, environ: Mapping[str, str] | None,
+              shown_folder: str | None = None) -> Graph | None:
+    env = os.environ if environ is None else environ
+    # a file that failed to parse may hold the graph or a referenced agent: no reference errors then
+    complete = not sink.has_errors
+    valid = {id(doc): validate_document(doc, sink) for doc in documents}
+    graph_docs = [doc for doc in documents if isinstance(doc.data, dict) and doc.data.get("kind") == "graph"]
+    agent_docs = [doc for doc in documents if valid[id(doc)] == "agent"]
+    # names of every agent document, even invalid ones, so references do not cascade
+    names = [d.data["name"] for d in documents if isinstance(d.data, dict) and d.data.get("kind") == "agent"
+             and isinstance(d.data.get("name"), str)]
+    if not graph_docs and documents and complete:
+        sink.add("RG201", "no `kind: graph` document", file=source,
+                 hint="add graph.yaml with `kind: graph` and `start: <agent name>`")
+    for extra in graph_docs[1:]:
+        first = graph_docs[0]
+        sink.add("RG202", f"a second `kind: graph` document; the first is in {first.file} "
+                 f"(document {first.index + 1})", extra, ("kind",), hint="keep exactly one graph document per folder")
+    resolver = EntrypointResolver(folder, sink, import_modules=import_entrypoints, reimport=reimport,
+                                  shown_folder=shown_folder)
+    graph_doc = graph_docs[0] if len(graph_docs) == 1 and valid[id(graph_docs[0])] == "graph" else None
+    parts = build_graph_parts(graph_doc, resolver, sink, env) if graph_doc is not None else None
+    start_ok = graph_doc is not None and complete and check_start(graph_doc, names, sink)
+    variables = parts.variables if parts else declared_variable_names(graph_docs[0].data if graph_docs else None)
+    descriptions = {d.data["name"]: d.data.get("description", "") for d in reversed(agent_docs)}
+    for name in names:
+        descriptions.setdefault(name, "")
+    built: dict[str, BuiltAgent] = {}
+    unique = unique_agents(agent_docs, sink)
+    for doc in unique:
+        entry = build_agent(doc, descriptions, variables, resolver, sink, complete=complete)
+        if entry is not None:
+            built[entry.agent.name] = entry
+    if parts is not None and start_ok:
+        check_reachable(parts.start, unique, sink)
+    if parts is not None and complete:
+        check_voices(built, parts.model_settings, sink)
+    if sink.has_errors or parts is None:
+        return None
+    return Graph(version=version, start=parts.start, agents=freeze({n: e.agent for n, e in built.items()}),
+                 variables=parts.variables, model_settings=parts.model_settings, run=parts.run,
+                 output_guardrails=parts.output_guardrails, transport=parts.transport, hooks=parts.hooks,
+                 source=source)
+
+
+def _report(sink: IssueSink, graph: Graph | None) -> ValidationReport:
+    return ValidationReport(issues=tuple(sorted(sink.issues, key=Issue.sort_key)), graph=graph)
+
+
+def validate(path: str | os.PathLike[str] = "agents.d", *, import_entrypoints: bool = True,
+             reimport: bool = False, environ: Mapping[str, str] | None = None) -> ValidationReport:
+    """Validate a definition folder (or one file). Never raises for bad input."""
+    sink = IssueSink()
+    documents, contents, folder = _read_folder(Path(path), sink)
+    graph = _pipeline(documents, sink, version=_version(contents), source=str(path), folder=folder.resolve(),
+                      import_entrypoints=import_entrypoints, reimport=reimport, environ=environ,
+                      shown_folder=str(folder))
+    return _report(sink, graph)
+
+
+def validate_string(text: str, *, filename: str = "<string>", import_entrypoints: bool = True,
+                    reimport: bool = False, environ: Mapping[str, str] | None = None) -> ValidationReport:
+    """Validate one (multi-document) YAML text; entrypoints resolve from the working directory."""
+    sink = IssueSink()
+    documents = parse_documents(text, filename, sink)
+    graph = _pipeline(documents, sink, version=_version([(filename, text.encode())]), source=filename,
+                      folder=Path.cwd(), import_entrypoints=import_entrypoints, reimport=reimport,
+                      environ=environ, shown_folder="the working directory")
+    return _report(sink, graph)
+
+
+def validate_dict(documents: Sequence[Mapping[str, Any]], *, filename: str = "<dict>",
+                  import_entrypoints: bool = True, reimport: bool = False,
+                  environ: Mapping[str, str] | None = None) -> ValidationReport:
+    """Validate already-parsed documents (no line numbers to report)."""
+    sink = IssueSink()
+    docs = [plain_document(copy.deepcopy(dict(d)), i, filename) for i, d in enumerate(documents)]
+    blob = json.dumps(list(documents), sort_keys=True, default=str).encode()
+    graph = _pipeline(docs, sink, version=_version([(filename, blob)]), source=filename, folder=Path.cwd(),
+                      import_entrypoints=import_entrypoints, reimport=reimport, environ=environ,
+                      shown_folder="the working directory")
+    return _report(sink, graph)
+
+
+def _graph_or_raise(report: ValidationReport) -> Graph:
+    if report.graph is None:
+        raise ConfigError(report.issues)
+    return report.graph
+
+
+def load(path: str | os.PathLike[str] = "agents.d", *, import_entrypoints: bool = True,
+         reimport: bool = False, environ: Mapping[str, str] | None = None) -> Graph:
+    """Load a definition folder into an immutable :class:`Graph`; raises :class:`ConfigError`."""
+    return _graph_or_raise(validate(path, import_entrypoints=import_entrypoints, reimport=reimport,
+                                    environ=environ))
+
+
+def load_string(text: str, filename: str = "<string>", **kw: Any) -> Graph:
+    """Load one multi-document YAML text (tests, notebooks)."""
+    return _graph_or_raise(validate_string(text, filename=filename, **kw))
+
+
+def load_dict(documents: Sequence[Mapping[str, Any]], **kw: Any) -> Graph:
+    """Load already-parsed documents (``[{"kind": "graph", ...}, {"kind": "agent", ...}]``)."""
+    return _graph_or_raise(validate_dict(documents, **kw))

@@ -1,0 +1,125 @@
+"""Normalise ``model_settings`` (legacy flat aliases → GA nesting) and ``transport`` (secrets)."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..graph.model import Secret, TransportSettings, freeze
+from .envrefs import has_reference, to_secret
+from .issues import IssueSink
+from .yamlsource import Document, JsonPath
+
+__all__ = ("DEFAULT_VOICE", "normalise_agent_settings", "normalise_model_settings", "transport_settings")
+
+DEFAULT_VOICE = "ash"
+"""The voice a session speaks with when neither the graph nor the agent sets one (SDK default)."""
+
+_FORMATS = {
+    "pcm16": {"type": "audio/pcm", "rate": 24000},
+    "pcm": {"type": "audio/pcm", "rate": 24000},
+    "audio/pcm": {"type": "audio/pcm", "rate": 24000},
+    "g711_ulaw": {"type": "audio/pcmu"},
+    "pcmu": {"type": "audio/pcmu"},
+    "audio/pcmu": {"type": "audio/pcmu"},
+    "g711_alaw": {"type": "audio/pcma"},
+    "pcma": {"type": "audio/pcma"},
+    "audio/pcma": {"type": "audio/pcma"},
+}
+# legacy flat key -> GA path
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "voice": ("audio", "output", "voice"),
+    "speed": ("audio", "output", "speed"),
+    "input_audio_format": ("audio", "input", "format"),
+    "output_audio_format": ("audio", "output", "format"),
+    "input_audio_transcription": ("audio", "input", "transcription"),
+    "input_audio_noise_reduction": ("audio", "input", "noise_reduction"),
+    "turn_detection": ("audio", "input", "turn_detection"),
+    "modalities": ("output_modalities",),
+}
+_FORMAT_PATHS = (("audio", "input", "format"), ("audio", "output", "format"))
+_CREDENTIAL_HEADER = re.compile(r"authorization|key|token|secret", re.IGNORECASE)
+
+
+def _get(tree: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    for part in path:
+        if not isinstance(tree, Mapping) or part not in tree:
+            return None
+        tree = tree[part]
+    return tree
+
+
+def _has(tree: Mapping[str, Any], path: tuple[str, ...]) -> bool:
+    for part in path:
+        if not isinstance(tree, Mapping) or part not in tree:
+            return False
+        tree = tree[part]
+    return True
+
+
+def _set(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for part in path[:-1]:
+        tree = tree.setdefault(part, {})
+    tree[path[-1]] = value
+
+
+def normalise_model_settings(raw: Mapping[str, Any], doc: Document, base: JsonPath,
+                             sink: IssueSink) -> Mapping[str, Any]:
+    """GA-shaped, frozen settings; legacy aliases folded in (nested values win)."""
+    out = copy.deepcopy({k: v for k, v in raw.items() if k not in _ALIASES})
+    source: dict[tuple[str, ...], JsonPath] = {p: (*base, *p) for p in _FORMAT_PATHS}
+    for alias, target in _ALIASES.items():
+        if alias in raw and not _has(out, target):
+            value = raw[alias]
+            if alias == "modalities" and "audio" in value:
+                value = ["audio"]  # GA: audio output always carries its transcript
+            _set(out, target, copy.deepcopy(value))
+            source[target] = (*base, alias)
+    for path in _FORMAT_PATHS:
+        value = _get(out, path)
+        if isinstance(value, str):
+            fmt = _FORMATS.get(value.lower())
+            if fmt is None:
+                sink.add("RG504", f"unknown audio format {value!r}", doc, source[path],
+                         hint="use pcm16 (audio/pcm, 24 kHz), g711_ulaw (audio/pcmu) or g711_alaw (audio/pcma)")
+            else:
+                _set(out, path, dict(fmt))
+    return freeze(out)
+
+
+def normalise_agent_settings(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Per-agent overrides in GA shape (the legacy ``voice`` alias folded in, nested winning)."""
+    out = copy.deepcopy({k: v for k, v in raw.items() if k != "voice"})
+    if "voice" in raw and not _has(out, ("audio", "output", "voice")):
+        _set(out, ("audio", "output", "voice"), raw["voice"])
+    return freeze(out)
+
+
+def transport_settings(raw: Mapping[str, Any], doc: Document, sink: IssueSink,
+                       environ: Mapping[str, str]) -> TransportSettings:
+    """The ``transport`` section; credentials must be ``${ENV}`` references (never echoed)."""
+    base: JsonPath = ("transport",)
+    api_key: Secret | None = None
+    if "api_key" in raw:
+        value = raw["api_key"]
+        if not has_reference(value):
+            sink.add("RG503", "transport.api_key must be an ${ENV} reference, not a literal key", doc,
+                     (*base, "api_key"), hint='write api_key: "${OPENAI_API_KEY}" and export the key')
+        else:
+            api_key = to_secret(value, doc, (*base, "api_key"), sink, environ)
+    headers: dict[str, str | Secret] = {}
+    for name, value in raw.get("headers", {}).items():
+        path = (*base, "headers", name)
+        if has_reference(value):
+            secret = to_secret(value, doc, path, sink, environ)
+            if secret is not None:
+                headers[name] = secret
+        elif _CREDENTIAL_HEADER.search(name):
+            sink.add("RG503", f"header {name!r} looks like a credential and must use an ${{ENV}} reference",
+                     doc, path, hint=f'write {name}: "Bearer ${{OPENAI_API_KEY}}" (or "${{MY_KEY}}") and export it')
+        else:
+            headers[name] = value
+    return TransportSettings(type=raw.get("type"), url=raw.get("url"), headers=freeze(headers),
+                             api_key=api_key, model=raw.get("model"), call_id=raw.get("call_id"))

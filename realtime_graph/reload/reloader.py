@@ -1,0 +1,191 @@
+"""Hot reload: watch a definition folder and deliver every new graph that passes validation.
+
+Flow (all owned by one task group inside :meth:`GraphReloader.run`)::
+
+    awatch(folder, recursive)  ─┐
+    awatch(module dirs)        ─┴─> "reload wanted" stream (capacity 1) ──> loader task
+                                                                          config.load(reimport=True)
+                                                                          in a worker thread
+                                                                          ──> on_graph / on_error
+
+The stream has room for one pending request and further requests are dropped while one is
+pending, so any burst of saves (including saves made while a load runs) costs at most one more
+load, which always reads the newest files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
+from anyio.abc import TaskStatus
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from ..errors import ConfigError, Issue
+from .changes import DefinitionChangeFilter, user_module_files
+
+if TYPE_CHECKING:
+    from ..graph.model import Graph
+
+__all__ = ("GraphReloader",)
+
+# awatch's ``debounce`` caps how long one batch may keep growing while files keep changing;
+# ``step`` (our debounce_ms) is the quiet period that ends a batch.
+_MAX_BATCH_MS = 1000
+
+
+async def _set_when_cancelled(event: anyio.Event) -> None:
+    # awatch waits in a worker thread that cancellation cannot interrupt; the thread polls the
+    # stop event every ``step`` ms, so setting it is what makes cancellation prompt.
+    try:
+        await anyio.sleep_forever()
+    finally:
+        event.set()
+
+
+def _fingerprint(graph: Graph, module_files: Iterable[Path]) -> str:
+    # Graph.version hashes the definition files; a tool module edit leaves it unchanged yet
+    # changes behaviour, so the module sources take part in "is this graph new?".
+    digest = hashlib.blake2b(graph.version.encode(), digest_size=16)
+    for path in sorted(module_files):
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"\0missing\0")
+    return digest.hexdigest()
+
+
+class GraphReloader:
+    """Watches ``path`` and calls ``on_graph`` with each new valid graph, ``on_error`` otherwise.
+
+    Every change runs the full pipeline (``config.load(path, reimport=True)``: parse, schema,
+    graph checks, entrypoint import with edited user modules re-imported) in a worker thread.
+    A graph identical to the last one delivered (same version, same tool module sources) is not
+    delivered again. ``initial`` is the graph the caller already runs: it seeds that comparison
+    and the set of tool modules to watch. ``debounce_ms`` is the quiet time that ends a burst of
+    changes. ``force_polling`` is passed to watchfiles (network and some container file systems
+    need it). :attr:`loads` counts pipeline runs.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        on_graph: Callable[[Graph], None],
+        on_error: Callable[[ConfigError], None],
+        debounce_ms: int = 50,
+        initial: Graph | None = None,
+        force_polling: bool | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.loads = 0
+        self._on_graph = on_graph
+        self._on_error = on_error
+        self._debounce_ms = max(1, int(debounce_ms))
+        self._force_polling = force_polling
+        self._module_files: frozenset[Path] = frozenset()
+        self._fingerprint: str | None = None
+        if initial is not None:
+            self._module_files = user_module_files(initial)
+            self._fingerprint = _fingerprint(initial, self._module_files)
+        self._modules_changed = anyio.Event()
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Watch until cancelled. With ``task_group.start(reloader.run)`` it returns once the
+        watches are in place, so a file written afterwards is guaranteed to be seen."""
+        if not self.path.exists():
+            raise ConfigError([Issue(code="RG106", message=f"{self.path} does not exist", file=str(self.path),
+                                     hint="pass the definition folder, e.g. `rtgraph run agents.d`")])
+        send, receive = anyio.create_memory_object_stream[None](1)
+        async with send, receive, anyio.create_task_group() as tg:
+            tg.start_soon(self._load_each, receive)
+            await tg.start(self._watch_folder, send)
+            await tg.start(self._watch_modules, send)
+            task_status.started()
+
+    # -- watching ---------------------------------------------------------------------------
+
+    async def _watch_folder(self, send: MemoryObjectSendStream[None],
+                            *, task_status: TaskStatus[None]) -> None:
+        # A single definition file is watched through its folder (editors replace files).
+        root = self.path if self.path.is_dir() else self.path.parent
+        watch_filter = DefinitionChangeFilter(root)
+        await self._watch([root], recursive=True, watch_filter=watch_filter, send=send,
+                          stop=anyio.Event(), task_status=task_status)
+
+    async def _watch_modules(self, send: MemoryObjectSendStream[None],
+                             *, task_status: TaskStatus[None]) -> None:
+        # Modules outside the folder: watch their directories, not recursively, and start over
+        # whenever a reload changes which modules the graph uses.
+        root = self.path if self.path.is_dir() else self.path.parent
+        folder = os.path.join(os.path.abspath(root), "")
+        while True:
+            self._modules_changed = changed = anyio.Event()
+            files = [f for f in self._module_files if not str(f).startswith(folder)]
+            dirs = sorted({f.parent for f in files})
+            if not dirs:
+                task_status.started()
+                await changed.wait()
+                continue
+            await self._watch(dirs, recursive=False, watch_filter=DefinitionChangeFilter(root, files),
+                              send=send, stop=changed, task_status=task_status)
+
+    async def _watch(self, paths: list[Path], *, recursive: bool, watch_filter: DefinitionChangeFilter,
+                     send: MemoryObjectSendStream[None], stop: anyio.Event,
+                     task_status: TaskStatus[None]) -> None:
+        from watchfiles import awatch
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_set_when_cancelled, stop)
+            changes = awatch(*paths, watch_filter=watch_filter, debounce=_MAX_BATCH_MS,
+                             step=self._debounce_ms, stop_event=stop, recursive=recursive,
+                             force_polling=self._force_polling)
+            # The watches are created synchronously on the first __anext__, before it suspends.
+            task_status.started()
+            async for _batch in changes:
+                try:
+                    send.send_nowait(None)
+                except anyio.WouldBlock:
+                    pass  # a reload is already pending: it will read these changes too
+            tg.cancel_scope.cancel()
+
+    # -- loading ----------------------------------------------------------------------------
+
+    async def _load_each(self, receive: MemoryObjectReceiveStream[None]) -> None:
+        async for _ in receive:
+            await self.reload()
+
+    async def reload(self) -> Graph | None:
+        """Run the pipeline once now; deliver and return the graph if it is new and valid."""
+        self.loads += 1
+        try:
+            graph, module_files, fingerprint = await anyio.to_thread.run_sync(self._load)
+        except ConfigError as exc:
+            self._on_error(exc)
+            return None
+        if fingerprint == self._fingerprint:
+            return None
+        self._fingerprint = fingerprint
+        if module_files != self._module_files:
+            self._module_files = module_files
+            self._modules_changed.set()
+        self._on_graph(graph)
+        return graph
+
+    def _load(self) -> tuple[Graph, frozenset[Path], str]:
+        from ..config import load
+
+        try:
+            graph = load(self.path, reimport=True)
+        except ConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a user module failing on re-import must not end the session
+            raise ConfigError([Issue(code="RG302", message=f"reload failed: {type(exc).__name__}: {exc}",
+                                     file=str(self.path), hint="fix the file and save again")]) from exc
+        module_files = user_module_files(graph)
+        return graph, module_files, _fingerprint(graph, module_files)
+

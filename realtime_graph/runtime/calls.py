@@ -1,0 +1,187 @@
+"""Function calls from the model: tools, approvals, handoffs, unknown names.
+
+A call is dispatched when ``response.output_item.done`` carries a completed ``function_call``
+(duplicates by ``call_id`` are ignored), with the agent that was active at that moment. With
+``run.async_tool_calls`` (default) each call runs as a task of the session's task group, so the
+reader never waits for user code; otherwise it runs inline.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import SessionError
+from ..graph.model import Agent, Entrypoint, Handoff, Tool, ToolErrorInfo
+from ..transports import protocol
+from . import events as ev
+from .settings import tool_names_problem
+from .tools import call_entrypoint, format_tool_error, run_tool
+
+if TYPE_CHECKING:
+    from .session import Session
+
+__all__ = ("ToolCalls",)
+
+REJECTED = "Tool execution was not approved."
+
+
+class ToolCalls:
+    """Tool-call state of one session: running count, parked approvals, sticky decisions."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+        self._seen: set[str] = set()
+        self.running = 0
+        self.parked: dict[str, tuple[Agent, Tool, str]] = {}
+        self.sticky: dict[str, bool] = {}
+
+    @property
+    def busy(self) -> bool:
+        return self.running > 0 or bool(self.parked)
+
+    async def dispatch(self, agent: Agent, item: Mapping[str, Any]) -> None:
+        call_id = item.get("call_id") or ""
+        if call_id in self._seen:
+            return
+        self._seen.add(call_id)
+        name, arguments = item.get("name") or "", item.get("arguments") or ""
+        self.running += 1
+        if self._s.graph.run.async_tool_calls:
+            self._s.start_soon(self._handle, agent, name, call_id, arguments)
+        else:
+            await self._handle(agent, name, call_id, arguments)
+
+    async def _handle(self, agent: Agent, name: str, call_id: str, arguments: str) -> None:
+        try:
+            target = agent.tool(name)
+            if target is None:
+                await self._unknown(agent, name, call_id)
+            elif isinstance(target, Handoff):
+                await self._handoff(agent, target, call_id)
+            elif await self._needs_approval(agent, target, call_id, arguments):
+                self.parked[call_id] = (agent, target, arguments)
+                self._s.emit(ev.ToolApprovalRequiredEvent(agent=agent, tool=name, call_id=call_id,
+                                                          arguments=arguments))
+            elif self.sticky.get(name) is False:
+                await self._reject(agent, target, call_id, arguments, None)
+            else:
+                await self._run(agent, target, call_id, arguments)
+        finally:
+            self.running -= 1
+            await self._s.updates.at_safe_point()
+            self._s.notify()
+
+    async def _needs_approval(self, agent: Agent, tool: Tool, call_id: str, arguments: str) -> bool:
+        needs = tool.needs_approval
+        if needs is False or tool.name in self.sticky:
+            return False
+        if not isinstance(needs, Entrypoint):
+            return bool(needs)
+        try:
+            parsed = json.loads(arguments) if arguments.strip() else {}
+            return bool(await call_entrypoint(needs, parsed, self._s.call_context(agent, tool.name, call_id)))
+        except Exception as exc:  # fail closed: an unanswerable check means "ask a human"
+            self._error(f"needs_approval check for tool {tool.name!r} failed ({type(exc).__name__}: "
+                        f"{exc}); asking for approval", tool=tool.name, call_id=call_id)
+            return True
+
+    def _error(self, message: str, **extra: Any) -> None:
+        self._s.emit(ev.ErrorEvent(error={"message": message, **extra}))
+
+    async def send_output(self, call_id: str, text: str) -> None:
+        """``function_call_output`` then a (sequenced) ``response.create``."""
+        await self._s.send(protocol.function_call_output(call_id, text))
+        self._s.set_tool_output(call_id, text)
+        await self._s.request_response()
+
+    async def _run(self, agent: Agent, tool: Tool, call_id: str, arguments: str) -> None:
+        start = ev.ToolStartEvent(agent=agent, tool=tool.name, call_id=call_id, arguments=arguments)
+        self._s.emit(start)
+        await self._s.run_hooks("on_tool_start", agent, start)
+        context = self._s.call_context(agent, tool.name, call_id)
+        outcome, problem = await run_tool(tool, arguments, context, self._s.graph.run.tool_error_formatter)
+        if outcome.error is not None:
+            self._error(outcome.error.default_message, kind=outcome.error.kind, tool=tool.name, call_id=call_id)
+        if problem:
+            self._error(problem, tool=tool.name, call_id=call_id)
+        await self.send_output(call_id, outcome.text)
+        end = ev.ToolEndEvent(agent=agent, tool=tool.name, call_id=call_id, arguments=arguments,
+                              output=outcome.value)
+        self._s.emit(end)
+        await self._s.run_hooks("on_tool_end", agent, end)
+
+    async def _unknown(self, agent: Agent, name: str, call_id: str) -> None:
+        # The SDK sends this output without response.create, leaving the model silent; we answer.
+        message = f"Tool {name} not found"
+        text, problem = await format_tool_error(self._s.graph.run.tool_error_formatter,
+                                                ToolErrorInfo("unknown_tool", name, call_id, message))
+        self._error(message, kind="unknown_tool", tool=name, call_id=call_id, agent=agent.name)
+        if problem:
+            self._error(problem, tool=name, call_id=call_id)
+        await self.send_output(call_id, text)
+
+    async def _reject(self, agent: Agent, tool: Tool, call_id: str, arguments: str, message: str | None) -> None:
+        text = message
+        if text is None:
+            text, problem = await format_tool_error(
+                self._s.graph.run.tool_error_formatter,
+                ToolErrorInfo("approval_rejected", tool.name, call_id, REJECTED))
+            if problem:
+                self._error(problem, tool=tool.name, call_id=call_id)
+        await self.send_output(call_id, text)
+        end = ev.ToolEndEvent(agent=agent, tool=tool.name, call_id=call_id, arguments=arguments, output=text)
+        self._s.emit(end)
+        await self._s.run_hooks("on_tool_end", agent, end)
+
+    def _take_parked(self, call_id: str, always: bool, decision: bool) -> tuple[Agent, Tool, str]:
+        parked = self.parked.pop(call_id, None)
+        if parked is None:
+            waiting = ", ".join(self.parked) or "none"
+            raise SessionError(f"no tool call {call_id!r} is waiting for approval (waiting: {waiting})")
+        if always:
+            self.sticky[parked[1].name] = decision
+        self.running += 1
+        return parked
+
+    async def approve(self, call_id: str, always: bool) -> None:
+        agent, tool, arguments = self._take_parked(call_id, always, True)
+        self._s.start_soon(self._finish_parked, self._run, agent, tool, call_id, arguments)
+
+    async def reject(self, call_id: str, always: bool, message: str | None) -> None:
+        agent, tool, arguments = self._take_parked(call_id, always, False)
+        await self._finish_parked(self._reject, agent, tool, call_id, arguments, message)
+
+    async def _finish_parked(self, fn: Any, *args: Any) -> None:
+        try:
+            await fn(*args)
+        finally:
+            self.running -= 1
+            await self._s.updates.at_safe_point()
+            self._s.notify()
+
+    async def _handoff(self, agent: Agent, handoff: Handoff, call_id: str) -> None:
+        graph = self._s.graph
+        target = graph.agents.get(handoff.target)
+        problem = (f"agent {handoff.target!r} is not in the graph" if target is None
+                   else tool_names_problem(target))
+        config: dict[str, Any] | None = None
+        if problem is None and target is not None:
+            try:
+                if handoff.on_handoff is not None:
+                    await call_entrypoint(handoff.on_handoff,
+                                          self._s.call_context(agent, handoff.tool_name, call_id))
+                config, _ = self._s.updates.session_for(graph, target, self._s.values)
+            except Exception as exc:  # user code or template: the handoff does not happen
+                problem = f"{type(exc).__name__}: {exc}"
+        if problem is not None or target is None or config is None:
+            self._error(f"handoff to {handoff.target!r} failed: {problem}", call_id=call_id)
+            await self.send_output(call_id, f"Handoff to {handoff.target} failed.")
+            return
+        self._s.set_agent(target)
+        event = ev.HandoffEvent(from_agent=agent, to_agent=target)
+        self._s.emit(event)
+        await self._s.run_hooks("on_handoff", agent, event)
+        await self._s.send(protocol.session_update(config))
+        await self.send_output(call_id, json.dumps({"assistant": target.name}))

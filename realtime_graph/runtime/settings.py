@@ -1,0 +1,146 @@
+"""Graph + active agent → the GA session object sent in ``session.update`` (pure, no I/O).
+
+Precedence, lowest first: the OpenAI Agents SDK defaults, the graph's ``model_settings``
+(already GA-shaped by the loader), then the agent's overrides (``tool_choice``, ``prompt``,
+``audio.output.voice``, ...). Only ``audio``, ``audio.input`` and ``audio.output`` are merged key
+by key; every other key (``turn_detection``, ``transcription``, ``tools``, ...) replaces the
+lower layer wholesale, like the SDK. ``model`` never goes into the update (it is fixed by the
+connect URL).
+
+Tracing is sent once, in the initial update (the SDK sends it in a second ``session.update``
+after ``session.created``; the API accepts it in the first and it cannot change afterwards, so
+one update is enough and saves a round trip).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import SessionError
+from ..graph.model import Agent, Graph, Secret, thaw
+
+__all__ = (
+    "DEFAULT_MODEL",
+    "LOCKED_AFTER_CONNECT",
+    "build_session",
+    "connect_model",
+    "instruction_values",
+    "interrupt_response",
+    "output_format",
+    "tool_names_problem",
+)
+
+DEFAULT_MODEL = "gpt-realtime-2.1"
+
+_PCM = {"type": "audio/pcm", "rate": 24000}
+
+LOCKED_AFTER_CONNECT = ("audio.input.format", "audio.output.format")
+"""Settings the session keeps from its first update: changing them mid-call breaks telephony."""
+
+_MERGED = frozenset({"audio", "input", "output"})
+
+
+def _defaults(call_id: str | None) -> dict[str, Any]:
+    audio_in: dict[str, Any] = {
+        "transcription": {"model": "gpt-4o-mini-transcribe"},
+        "turn_detection": {"type": "semantic_vad", "interrupt_response": True},
+    }
+    audio_out: dict[str, Any] = {"voice": "ash"}
+    if call_id is None:  # an attached SIP call already negotiated its codec
+        audio_in = {"format": dict(_PCM), **audio_in}
+        audio_out = {"format": dict(_PCM), **audio_out}
+    return {"type": "realtime", "output_modalities": ["audio"],
+            "audio": {"input": audio_in, "output": audio_out}}
+
+
+def _overlay(base: dict[str, Any], top: Mapping[str, Any], depth: int = 0) -> None:
+    for key, value in top.items():
+        if depth == 0 and key in ("model", "tracing", "type"):
+            continue
+        current = base.get(key)
+        if key in _MERGED and isinstance(current, dict) and isinstance(value, Mapping):
+            _overlay(current, value, depth + 1)
+        else:
+            base[key] = thaw(value)
+
+
+def connect_model(graph: Graph) -> str:
+    """The model named in the connect request: ``transport.model``, ``model_settings.model``, default."""
+    return graph.transport.model or graph.model_settings.get("model") or DEFAULT_MODEL
+
+
+def instruction_values(graph: Graph, context: Mapping[str, Any]) -> dict[str, Any]:
+    """Template variables: the graph's declared defaults with the per-session ``context`` on top.
+
+    :raises SessionError: when a required variable has no value or an ``${ENV}`` default is unset.
+    """
+    values: dict[str, Any] = {}
+    for name, var in graph.variables.items():
+        if name in context:
+            values[name] = context[name]
+            continue
+        default = var.default
+        if isinstance(default, Secret):
+            missing = default.missing()
+            if missing:
+                raise SessionError(
+                    f"variable {name!r} needs environment variable(s) {', '.join(missing)}; "
+                    f"set them or pass {name!r} in runner.run(context={{...}})")
+            default = default.reveal()
+        if default is None and var.required:
+            raise SessionError(
+                f"required variable {name!r} has no value; pass it in "
+                f"runner.run(context={{{name!r}: ...}}) or give it a default in the graph file")
+        values[name] = default
+    for name, value in context.items():
+        values.setdefault(name, value)
+    return values
+
+
+def tool_names_problem(agent: Agent) -> str | None:
+    """A message if the agent's tools and enabled handoffs do not have unique names, else None."""
+    names = [t.name for t in agent.tools] + [h.tool_name for h in agent.handoffs if h.enabled]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        return f"agent {agent.name!r} has duplicate tool name(s): {', '.join(dupes)}"
+    return None
+
+
+def build_session(graph: Graph, agent: Agent, values: Mapping[str, Any], *,
+                  call_id: str | None = None, include_tracing: bool = False) -> dict[str, Any]:
+    """The GA ``session`` object for ``agent`` (instructions rendered with ``values``)."""
+    session = _defaults(call_id)
+    _overlay(session, graph.model_settings)
+    _overlay(session, agent.model_settings)
+    session["instructions"] = agent.instructions.render(values)
+    session["tools"] = [t.to_wire() for t in agent.tools] + [
+        h.to_wire() for h in agent.handoffs if h.enabled]
+    if include_tracing:
+        if graph.run.tracing_disabled:
+            session["tracing"] = None
+        elif "tracing" in graph.model_settings:
+            session["tracing"] = thaw(graph.model_settings["tracing"])
+        else:
+            session["tracing"] = "auto"
+    return session
+
+
+def _audio(session: Mapping[str, Any], side: str) -> Mapping[str, Any]:
+    audio = session.get("audio")
+    if not isinstance(audio, Mapping):
+        return {}
+    value = audio.get(side)
+    return value if isinstance(value, Mapping) else {}
+
+
+def output_format(session: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """``audio.output.format`` of a session object, or None when absent."""
+    fmt = _audio(session, "output").get("format")
+    return fmt if isinstance(fmt, Mapping) else None
+
+
+def interrupt_response(session: Mapping[str, Any]) -> bool:
+    """True when server VAD cancels the response itself on barge-in (the client must not)."""
+    td = _audio(session, "input").get("turn_detection")
+    return isinstance(td, Mapping) and td.get("interrupt_response") is True

@@ -1,0 +1,88 @@
+"""Cassette recording: a :class:`Transport` wrapper that writes every event of a session to disk.
+
+The cassette is JSON lines (the format ``Simulator(cassette=FILE)`` replays)::
+
+    {"cassette": 1, "graph_version": "…", "started_at": 1700000000.0}
+    {"t": 0.0123, "dir": "server", "event": {"type": "session.created", …}}
+    {"t": 0.0150, "dir": "client", "event": {"type": "session.update", …}}
+
+``t`` is seconds since the connection opened. Events are written exactly as they crossed the
+seam (audio appends keep their base64 payload), one line each, flushed per line so a session that
+dies still leaves a readable cassette.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import IO, Literal
+
+from .base import ClientEvent, ConnectRequest, Connection, ServerEvent, Transport
+
+__all__ = ("CassetteWriter", "RecordingConnection", "RecordingTransport")
+
+
+class CassetteWriter:
+    """Writes the cassette header and one line per event to an open text stream."""
+
+    __slots__ = ("_stream", "_t0", "_dumps")
+
+    def __init__(self, stream: IO[str], *, graph_version: str = "") -> None:
+        self._stream = stream
+        self._t0 = time.monotonic()
+        self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        header = {"cassette": 1, "graph_version": graph_version, "started_at": time.time()}
+        stream.write(self._dumps(header) + "\n")
+
+    def record(self, direction: Literal["client", "server"], event: ClientEvent | ServerEvent) -> None:
+        line = self._dumps({"t": round(time.monotonic() - self._t0, 6), "dir": direction, "event": event})
+        self._stream.write(line + "\n")
+
+
+class RecordingConnection(Connection):
+    """A connection that records what passes through it in both directions."""
+
+    def __init__(self, inner: Connection, writer: CassetteWriter) -> None:
+        self._inner = inner
+        self._writer = writer
+
+    async def send(self, event: ClientEvent) -> None:
+        # Recorded before sending: the timing is when the session decided to send it.
+        self._writer.record("client", event)
+        await self._inner.send(event)
+
+    async def __aiter__(self) -> AsyncIterator[ServerEvent]:
+        record = self._writer.record
+        async for event in self._inner:
+            record("server", event)
+            yield event
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class RecordingTransport(Transport):
+    """Wraps ``inner`` and writes each connection's events to the cassette at ``path``.
+
+    ``graph_version`` goes in the header (the version the session started with). Each
+    connection truncates and rewrites the file.
+    """
+
+    def __init__(self, inner: Transport, path: str | os.PathLike[str], *, graph_version: str = "") -> None:
+        self.inner = inner
+        self.path = os.fspath(path)
+        self.graph_version = graph_version
+
+    def connect(self, request: ConnectRequest) -> AbstractAsyncContextManager[Connection]:
+        return self._connect(request)
+
+    @asynccontextmanager
+    async def _connect(self, request: ConnectRequest) -> AsyncIterator[Connection]:
+        # Opened before connecting so an unwritable path fails fast, before any network work.
+        with open(self.path, "w", encoding="utf-8", buffering=1) as stream:
+            writer = CassetteWriter(stream, graph_version=self.graph_version)
+            async with self.inner.connect(request) as connection:
+                yield RecordingConnection(connection, writer)

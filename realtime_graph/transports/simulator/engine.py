@@ -1,0 +1,343 @@
+"""The simulator's model side as a pure state machine: client event dicts in, server events out.
+
+No I/O and no clock reads: the server shell feeds :meth:`SimulatorEngine.receive` with each
+client event and drains the active response with :meth:`SimulatorEngine.next_batch`, pacing
+batches as it likes. See docs/simulator.md for the behaviour.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from ...audio import bytes_per_ms, format_from_wire
+from ..protocol import CLIENT_EVENT_TYPES
+from .conversation import Conversation, StoredItem
+from .model import Action, Batch, Call, Handoff, IdFactory, SimulatorScript
+from .responses import ResponseConfig, ResponseRun
+from .rules import HANDOFF_PREFIX, default_actions
+from .session import SessionUpdateError, apply_update, default_session
+from .vad import EnergyVad
+
+__all__ = ("SimulatorEngine",)
+
+_MIN_COMMIT_MS = 100
+
+
+class SimulatorEngine:
+    """One simulated Realtime session (one WebSocket connection)."""
+
+    def __init__(
+        self,
+        *,
+        model: str | None,
+        call_id: str | None = None,
+        script: SimulatorScript | None = None,
+        now: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        self.ids = IdFactory(seed)
+        self.session = default_session(
+            session_id=self.ids.new("sess_"), model=None if call_id else model, expires_at=int(now) + 3600
+        )
+        self.conversation = Conversation()
+        self._conversation_id = self.ids.new("conv_")
+        self._turns = script.turns if script is not None else ()
+        self._next_turn = 0
+        self._buffer = bytearray()
+        self._vad = EnergyVad()
+        self._speech_item: str | None = None
+        self.active: ResponseRun | None = None
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _event(self, kind: str, **fields: Any) -> dict[str, Any]:
+        return {"type": kind, "event_id": self.ids.event(), **fields}
+
+    def _error(self, code: str | None, message: str, *, param: str | None = None,
+               client: dict[str, Any] | None = None, kind: str = "invalid_request_error") -> dict[str, Any]:
+        event_id = client.get("event_id") if isinstance(client, dict) else None
+        return self._event("error", error={"type": kind, "code": code, "message": message,
+                                           "param": param, "event_id": event_id})
+
+    @property
+    def _input_format(self):
+        return format_from_wire(self.session["audio"]["input"]["format"])
+
+    @property
+    def _turn_detection(self) -> dict[str, Any] | None:
+        return self.session["audio"]["input"]["turn_detection"]
+
+    @property
+    def responding(self) -> bool:
+        """A response is being generated (writes to the default conversation)."""
+        return self.active is not None and self.active.wraps and not self.active.finished
+
+    # --- entry points ---------------------------------------------------------------------------
+
+    def open(self) -> list[dict[str, Any]]:
+        """Events sent on connect: ``session.created``."""
+        return [self._event("session.created", session=self.session)]
+
+    def next_batch(self) -> Batch | None:
+        """The active response's next batch (``None`` when there is nothing to generate)."""
+        if self.active is None:
+            return None
+        batch = self.active.next_batch()
+        if batch is None:
+            self.active = None
+            self._vad.arm_idle_timeout()
+        return batch
+
+    def receive(self, event: Any) -> list[dict[str, Any]]:
+        """Handle one client event; returns the immediate server events."""
+        if not isinstance(event, dict) or "type" not in event:
+            return [self._error("invalid_event", "The 'type' field is missing.", client=event)]
+        kind = event["type"]
+        handler = getattr(self, "_on_" + str(kind).replace(".", "_"), None)
+        if kind not in CLIENT_EVENT_TYPES or handler is None:
+            return [self._error("invalid_value", f"Invalid value: '{kind}'. Supported values are: "
+                                + ", ".join(f"'{t}'" for t in sorted(CLIENT_EVENT_TYPES)) + ".",
+                                param="type", client=event)]
+        return handler(event)
+
+    # --- session ---------------------------------------------------------------------------------
+
+    def _on_session_update(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            self.session = apply_update(self.session, event.get("session"))
+        except SessionUpdateError as exc:
+            return [self._error(exc.code, exc.message, param=exc.param, client=event)]
+        return [self._event("session.updated", session=self.session)]
+
+    def _on_output_audio_buffer_clear(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        return []  # WebSocket sessions: the client owns playback; nothing to clear server-side
+
+    # --- input audio ----------------------------------------------------------------------------
+
+    def _on_input_audio_buffer_append(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            audio = base64.b64decode(event.get("audio", ""), validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            return [self._error("invalid_value", "Invalid value: 'audio' is not valid base64.",
+                                param="audio", client=event)]
+        self._buffer += audio
+        out: list[dict[str, Any]] = []
+        for signal in self._vad.feed(audio, self._input_format, self._turn_detection):
+            if signal.kind == "started":
+                out += self._speech_started(signal.start_ms)
+            elif signal.kind == "stopped":
+                item_id = self._speech_item or self.ids.new("item_")
+                out.append(self._event("input_audio_buffer.speech_stopped", audio_end_ms=signal.end_ms,
+                                       item_id=item_id))
+                out += self._commit(item_id, auto=True)
+            else:
+                item_id = self.ids.new("item_")
+                out.append(self._event("input_audio_buffer.timeout_triggered", item_id=item_id,
+                                       audio_start_ms=signal.start_ms, audio_end_ms=signal.end_ms))
+                out += self._commit(item_id, auto=True)
+        return out
+
+    def _speech_started(self, start_ms: int) -> list[dict[str, Any]]:
+        self._speech_item = self.ids.new("item_")
+        out = [self._event("input_audio_buffer.speech_started", audio_start_ms=start_ms,
+                           item_id=self._speech_item)]
+        detection = self._turn_detection or {}
+        if self.responding and detection.get("interrupt_response", True):
+            assert self.active is not None
+            out += self.active.cancel("turn_detected")
+            self.active = None
+        return out
+
+    def _barge_in(self) -> tuple[list[dict[str, Any]], bool]:
+        """A scripted barge-in: speech starts now; interrupt if the session says so."""
+        start = self._vad.force_start()
+        self._speech_item = self.ids.new("item_")
+        started = [self._event("input_audio_buffer.speech_started", audio_start_ms=start,
+                               item_id=self._speech_item)]
+        detection = self._turn_detection or {}
+        return started, bool(detection.get("interrupt_response", True))
+
+    def _on_input_audio_buffer_commit(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        ms = len(self._buffer) / bytes_per_ms(self._input_format)
+        if ms < _MIN_COMMIT_MS:
+            return [self._error(
+                "input_audio_buffer_commit_empty",
+                "Error committing input audio buffer: buffer too small. Expected at least 100ms of "
+                f"audio, but buffer only has {ms:.2f}ms of audio.", client=event)]
+        return self._commit(self._speech_item or self.ids.new("item_"), auto=False)
+
+    def _on_input_audio_buffer_clear(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        self._buffer.clear()
+        self._vad.reset()
+        self._speech_item = None
+        return [self._event("input_audio_buffer.cleared")]
+
+    def _commit(self, item_id: str, *, auto: bool) -> list[dict[str, Any]]:
+        audio = bytes(self._buffer)
+        self._buffer.clear()
+        self._vad.reset()
+        self._speech_item = None
+        item = {"id": item_id, "type": "message", "status": "completed", "role": "user",
+                "content": [{"type": "input_audio", "transcript": None}]}
+        heard = None
+        if self._next_turn < len(self._turns):
+            heard = self._turns[self._next_turn].transcript
+        stored = StoredItem(item=item, audio=audio, audio_ms=len(audio) // bytes_per_ms(self._input_format),
+                            heard=heard)
+        previous = self.conversation.add(stored)
+        out = [
+            self._event("input_audio_buffer.committed", previous_item_id=previous, item_id=item_id),
+            self._event("conversation.item.added", previous_item_id=previous, item=dict(item)),
+            self._event("conversation.item.done", previous_item_id=previous, item=dict(item)),
+        ]
+        if self.session["audio"]["input"]["transcription"] is not None:
+            text = self.conversation.last_user_text() or ""
+            out.append(self._event("conversation.item.input_audio_transcription.delta", item_id=item_id,
+                                   content_index=0, delta=text))
+            out.append(self._event("conversation.item.input_audio_transcription.completed", item_id=item_id,
+                                   content_index=0, transcript=text,
+                                   usage={"type": "duration", "seconds": stored.audio_ms / 1000}))
+        detection = self._turn_detection
+        if auto and detection is not None and detection.get("create_response", True) and not self.responding:
+            out += self._start_response({}, None)
+        return out
+
+    # --- conversation items ----------------------------------------------------------------------
+
+    def _on_conversation_item_create(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        item = event.get("item")
+        if not isinstance(item, dict) or "type" not in item:
+            return [self._error("missing_required_parameter", "Missing required parameter: 'item.type'.",
+                                param="item.type", client=event)]
+        previous_id = event.get("previous_item_id")
+        if previous_id not in (None, "root") and self.conversation.find(previous_id) is None:
+            return [self._error("invalid_value", f"Invalid value: previous_item_id '{previous_id}' "
+                                "does not exist in the conversation.", param="previous_item_id", client=event)]
+        if item["type"] == "function_call_output" and item.get("call_id") not in self.conversation.call_names():
+            return [self._error("invalid_value", "Tool call ID '{}' not found in conversation.".format(
+                item.get("call_id")), param="item.call_id", client=event)]
+        if item.get("role") == "assistant" and any(
+            p.get("type") == "output_audio" for p in item.get("content", [])
+        ):
+            return [self._error("invalid_value", "Assistant audio messages cannot be created.",
+                                param="item.content", client=event)]
+        wire = {"id": item.get("id") or self.ids.new("item_"), **{k: v for k, v in item.items() if k != "id"}}
+        wire.setdefault("status", "completed")
+        stored = StoredItem(item=wire)
+        audio = b"".join(base64.b64decode(p.get("audio", "")) for p in wire.get("content", [])
+                         if isinstance(p, dict) and p.get("type") == "input_audio")
+        if audio:
+            stored.audio = audio
+            stored.audio_ms = len(audio) // bytes_per_ms(self._input_format)
+            wire["content"] = [{k: v for k, v in p.items() if k != "audio"} for p in wire["content"]]
+        previous = self.conversation.add(stored, previous_id)
+        return [self._event("conversation.item.added", previous_item_id=previous, item=dict(wire)),
+                self._event("conversation.item.done", previous_item_id=previous, item=dict(wire))]
+
+    def _on_conversation_item_retrieve(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        stored = self.conversation.find(event.get("item_id", ""))
+        if stored is None:
+            return [self._item_missing(event)]
+        return [self._event("conversation.item.retrieved", item=self.conversation.retrieved(stored))]
+
+    def _on_conversation_item_delete(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        item_id = event.get("item_id", "")
+        if not self.conversation.delete(item_id):
+            return [self._item_missing(event)]
+        return [self._event("conversation.item.deleted", item_id=item_id)]
+
+    def _item_missing(self, event: dict[str, Any]) -> dict[str, Any]:
+        return self._error("invalid_value", f"Item with item_id '{event.get('item_id')}' not found.",
+                           param="item_id", client=event)
+
+    def _on_conversation_item_truncate(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        item_id = event.get("item_id", "")
+        stored = self.conversation.find(item_id)
+        if stored is None:
+            return [self._item_missing(event)]
+        is_audio = stored.item.get("role") == "assistant" and any(
+            p.get("type") == "output_audio" for p in stored.item.get("content", []))
+        if not is_audio:
+            return [self._error("unsupported_content_type", "Only model output audio messages can be "
+                                "truncated", param="item_id", client=event)]
+        end_ms = event.get("audio_end_ms", 0)
+        if not isinstance(end_ms, int) or end_ms > stored.audio_ms:
+            return [self._error("invalid_value", f"Audio content of {stored.audio_ms}ms is already "
+                                f"shorter than {end_ms}ms", param="audio_end_ms", client=event)]
+        fmt = format_from_wire(self.session["audio"]["output"]["format"])
+        stored.audio = stored.audio[:end_ms * bytes_per_ms(fmt)]
+        stored.audio_ms = end_ms
+        # The server drops the transcript so no unheard text stays in context.
+        stored.item["content"] = [{"type": "output_audio", "transcript": ""}]
+        return [self._event("conversation.item.truncated", item_id=item_id,
+                            content_index=event.get("content_index", 0), audio_end_ms=end_ms)]
+
+    # --- responses ------------------------------------------------------------------------------
+
+    def _on_response_create(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.responding:
+            assert self.active is not None
+            return [self._error(
+                "conversation_already_has_active_response",
+                f"Conversation already has an active response in progress: {self.active.id}. "
+                "Wait until the response is finished before creating a new one.", client=event)]
+        return self._start_response(event.get("response") or {}, event)
+
+    def _on_response_cancel(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        wanted = event.get("response_id")
+        if not self.responding or (wanted and self.active is not None and wanted != self.active.id):
+            return [self._error("response_cancel_not_active",
+                                "Cancellation failed: no active response found", client=event)]
+        assert self.active is not None
+        events = self.active.cancel("client_cancelled")
+        self.active = None
+        self._vad.arm_idle_timeout()
+        return events
+
+    def _actions(self, tools: list[dict[str, Any]], instructions: str) -> tuple[Action, ...]:
+        text = self.conversation.last_user_text()
+        last = self.conversation.items[-1].item if self.conversation.items else None
+        if self._next_turn < len(self._turns):
+            turn = self._turns[self._next_turn]
+            if (turn.match is None) or (text is not None and turn.matches(text)):
+                self._next_turn += 1
+                return tuple(self._resolve(a, tools) for a in turn.actions)
+        return default_actions(last_item=last, user_text=text, tools=tools, instructions=instructions,
+                               call_names=self.conversation.call_names())
+
+    @staticmethod
+    def _resolve(action: Action, tools: list[dict[str, Any]]) -> Action:
+        if not isinstance(action, Handoff):
+            return action
+        if action.tool:
+            return Call(action.tool, "{}")
+        wanted = HANDOFF_PREFIX + "".join(c if c.isalnum() else "_" for c in (action.agent or "").lower())
+        names = [t.get("name", "") for t in tools]
+        return Call(next((n for n in names if n.lower() == wanted), wanted), "{}")
+
+    def _start_response(self, params: dict[str, Any], event: dict[str, Any] | None) -> list[dict[str, Any]]:
+        session = self.session
+        tools = params.get("tools", session["tools"]) or []
+        instructions = params.get("instructions", session["instructions"]) or ""
+        output = (params.get("audio") or {}).get("output") or {}
+        try:
+            fmt = format_from_wire(output.get("format", session["audio"]["output"]["format"]))
+        except ValueError as exc:
+            return [self._error("invalid_value", str(exc), param="response.audio.output.format", client=event)]
+        modalities = params.get("output_modalities", session["output_modalities"])
+        config = ResponseConfig(
+            modality="text" if modalities == ["text"] else "audio",
+            audio_format=fmt,
+            voice=output.get("voice", session["audio"]["output"]["voice"]),
+            max_output_tokens=params.get("max_output_tokens", session["max_output_tokens"]),
+            metadata=params.get("metadata"),
+            conversation_id=None if params.get("conversation") == "none" else self._conversation_id,
+        )
+        self.active = ResponseRun(
+            ids=self.ids, conversation=self.conversation, actions=self._actions(tools, instructions),
+            config=config, barge_in=self._barge_in,
+            input_tokens=sum(len(str(s.item)) // 4 for s in self.conversation.items) + len(instructions) // 4,
+        )
+        return []

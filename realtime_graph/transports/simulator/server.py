@@ -1,0 +1,140 @@
+"""The WebSocket shell around the pure simulator engine (``websockets.asyncio.server``).
+
+Per connection, three tasks in one task group: a reader feeds client events to the engine
+(acknowledgements go out at once, so a ``response.cancel`` or barge-in lands mid-response), a
+pump drains the active response batch by batch with pacing, and a writer owns the socket's
+send side so events leave in exactly the order the engine produced them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from collections.abc import AsyncIterator, Callable
+from http import HTTPStatus
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+import anyio
+
+from .model import Batch
+
+__all__ = ("BETA_ERROR", "EngineLike", "serve_engine")
+
+BETA_ERROR = {
+    "type": "invalid_request_error",
+    "code": "beta_api_shape_disabled",
+    "message": "The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API.",
+    "param": None,
+    "event_id": None,
+}
+_BETA_SUBPROTOCOL = "openai-beta.realtime-v1"
+
+
+class EngineLike(Protocol):
+    def open(self) -> list[dict[str, Any]]: ...
+    def receive(self, event: Any) -> list[dict[str, Any]]: ...
+    def next_batch(self) -> Batch | None: ...
+
+
+EngineFactory = Callable[[str | None, str | None], EngineLike]
+"""``(model, call_id) -> engine`` for one new connection."""
+
+_Close = tuple[int, str]
+
+
+def _check_request(connection: Any, request: Any) -> Any:
+    """Reject bad handshakes with an HTTP status, as the live endpoint does."""
+    if urlsplit(request.path).path.rstrip("/") not in ("/v1/realtime", "/openai/v1/realtime"):
+        return connection.respond(HTTPStatus.NOT_FOUND, "Not found: use /v1/realtime\n")
+    auth = request.headers.get("Authorization", "")
+    if not (auth.startswith("Bearer ") and auth[7:].strip()) and not request.headers.get("api-key"):
+        return connection.respond(HTTPStatus.UNAUTHORIZED, "Missing bearer authentication in header\n")
+    return None
+
+
+def _select_subprotocol(connection: Any, subprotocols: Any) -> Any:
+    return "realtime" if "realtime" in subprotocols else None
+
+
+async def _handle(ws: Any, factory: EngineFactory, realtime_factor: float) -> None:
+    from websockets.exceptions import ConnectionClosed
+
+    request = ws.request
+    offered = request.headers.get("Sec-WebSocket-Protocol", "")
+    if request.headers.get("OpenAI-Beta") or _BETA_SUBPROTOCOL in offered:
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(json.dumps({"type": "error", "event_id": "event_beta", "error": BETA_ERROR}))
+            await ws.close(4000, "beta_api_shape_disabled")
+        return
+    query = parse_qs(urlsplit(request.path).query)
+    engine = factory(query.get("model", [None])[0], query.get("call_id", [None])[0])
+    out_send, out_recv = anyio.create_memory_object_stream[list[dict[str, Any]] | _Close](math.inf)
+    kick_send, kick_recv = anyio.create_memory_object_stream[None](math.inf)
+
+    async def write() -> None:
+        async with out_recv:
+            async for item in out_recv:
+                if isinstance(item, tuple):
+                    await ws.close(*item)
+                    return
+                for event in item:
+                    await ws.send(json.dumps(event, separators=(",", ":")))
+
+    async def pump() -> None:
+        async with kick_recv:
+            async for _ in kick_recv:
+                while (batch := engine.next_batch()) is not None:
+                    if batch.events:
+                        out_send.send_nowait(batch.events)
+                    if batch.close is not None:
+                        out_send.send_nowait(batch.close)
+                        return
+                    pause = batch.wait_ms / 1000 + batch.pace_ms * realtime_factor / 1000
+                    if pause > 0:
+                        await anyio.sleep(pause)
+                    else:
+                        await anyio.lowlevel.checkpoint()  # let the reader and writer interleave
+
+    async def read() -> None:
+        async for message in ws:
+            try:
+                event = json.loads(message)
+            except ValueError:
+                event = None
+            out_send.send_nowait(engine.receive(event))
+            kick_send.send_nowait(None)
+
+    try:
+        async with anyio.create_task_group() as tg, out_send, kick_send:
+            tg.start_soon(write)
+            tg.start_soon(pump)
+            out_send.send_nowait(engine.open())
+            kick_send.send_nowait(None)
+            await read()
+            tg.cancel_scope.cancel()  # the client closed: stop generating
+    except* ConnectionClosed:
+        pass  # the client went away mid-send; nothing left to do for this connection
+
+
+@contextlib.asynccontextmanager
+async def serve_engine(
+    factory: EngineFactory, *, host: str, port: int, realtime_factor: float
+) -> AsyncIterator[str]:
+    """Serve GA Realtime on ``host:port`` (0: any free port); yields ``ws://host:port/v1/realtime``."""
+    from websockets.asyncio.server import serve
+
+    async def handler(ws: Any) -> None:
+        await _handle(ws, factory, realtime_factor)
+
+    async with serve(
+        handler, host, port,
+        process_request=_check_request,
+        select_subprotocol=_select_subprotocol,
+        max_size=None,
+        server_header="rtgraph-simulator",
+    ) as server:
+        bound = next(iter(server.sockets)).getsockname()[1]
+        shown = f"[{host}]" if ":" in host else host
+        yield f"ws://{shown}:{bound}/v1/realtime"

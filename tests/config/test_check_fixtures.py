@@ -1,0 +1,38 @@
+"""One broken definition folder per check code, and the exact text the user sees for it.
+
+Each ``fixtures/<code>_<what>/`` holds the definition files and ``expected.txt``: the complete
+``rtgraph validate`` text output (every line: location, code, message, hint, summary).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from realtime_graph.config import render_issues, validate
+from realtime_graph.config.issues import CODES
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.txt").is_file())
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fixture_renders_exactly(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(FIXTURES)  # paths in the output stay relative, as the user typed them
+    report = validate(case, environ={})
+    expected = (FIXTURES / case / "expected.txt").read_text()
+    assert render_issues(report.issues) + "\n" == expected
+    code = case.split("_")[0].upper()
+    assert code in {i.code for i in report.issues}, f"{case} does not trigger {code}"
+
+
+def test_every_code_has_a_fixture_or_a_dedicated_test() -> None:
+    covered = {case.split("_")[0].upper() for case in CASES} | {"RG102"}  # RG102: test_yamlsource
+    assert covered == set(CODES)
+
+
+def test_every_code_is_documented() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "format.md").read_text()
+    missing = [code for code in CODES if f"`{code}`" not in doc]
+    assert not missing

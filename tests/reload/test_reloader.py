@@ -1,0 +1,248 @@
+"""GraphReloader against real files and real watchfiles events (no mocks)."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from realtime_graph.errors import ConfigError
+from realtime_graph.graph.model import Graph
+from realtime_graph.reload import GraphReloader
+
+pytestmark = pytest.mark.anyio
+
+GRAPH = "kind: graph\nstart: Assistant\n"
+AGENT = """\
+kind: agent
+name: Assistant
+instructions: "{text}"
+tools:
+  - entrypoint: "{module}:get_weather"
+"""
+TOOL = '''\
+def get_weather(city: str) -> str:
+    """Weather for a city."""
+    return "{answer} in " + city
+'''
+QUIET_S = 0.4  # longer than debounce + a load: nothing more may arrive in this time
+TIMEOUT_S = 5.0
+
+
+def write(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+class Folder:
+    """A definition folder with one agent whose tool module has a unique name per test."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.module = f"tools_{uuid.uuid4().hex[:8]}"
+        root.mkdir(exist_ok=True)
+
+    def populate(self, base: Path | None = None, *, text: str = "v1", answer: str = "sunny") -> None:
+        base = base or self.root
+        write(base / "graph.yaml", GRAPH)
+        write(base / "assistant.yaml", AGENT.format(text=text, module=self.module))
+        write(base / f"{self.module}.py", TOOL.format(answer=answer))
+
+
+class Collector:
+    """Receives on_graph/on_error callbacks on a memory stream so tests can await them."""
+
+    def __init__(self) -> None:
+        self.send, self.receive = anyio.create_memory_object_stream[tuple[str, object]](100)
+        self.at: list[float] = []
+
+    def on_graph(self, graph: Graph) -> None:
+        self.at.append(time.monotonic())
+        self.send.send_nowait(("graph", graph))
+
+    def on_error(self, error: ConfigError) -> None:
+        self.send.send_nowait(("error", error))
+
+    async def next(self) -> tuple[str, object]:
+        with anyio.fail_after(TIMEOUT_S):
+            return await self.receive.receive()
+
+    async def nothing_more(self) -> None:
+        with anyio.move_on_after(QUIET_S):
+            item = await self.receive.receive()
+            pytest.fail(f"unexpected delivery: {item}")
+
+
+def load_initial(folder: Folder) -> Graph:
+    from realtime_graph.config import load
+
+    return load(folder.root)
+
+
+def reloader_for(folder: Folder, collector: Collector, initial: Graph | None) -> GraphReloader:
+    return GraphReloader(folder.root, on_graph=collector.on_graph, on_error=collector.on_error,
+                         initial=initial)
+
+
+@pytest.fixture
+def collector() -> Iterator[Collector]:
+    c = Collector()
+    yield c
+    c.send.close()
+    c.receive.close()
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Folder:
+    f = Folder(tmp_path / "agents.d")
+    f.populate()
+    return f
+
+
+async def test_valid_edit_is_delivered(folder: Folder, collector: Collector) -> None:
+    initial = load_initial(folder)
+    reloader = reloader_for(folder, collector, initial)
+    async with anyio.create_task_group() as tg:
+        await tg.start(reloader.run)
+        write(folder.root / "assistant.yaml", AGENT.format(text="v2", module=folder.module))
+        kind, graph = await collector.next()
+        assert kind == "graph"
+        assert isinstance(graph, Graph)
+        assert graph.agents["Assistant"].instructions.source == "v2"
+        assert graph.version != initial.version
+        await collector.nothing_more()
+        tg.cancel_scope.cancel()
+    assert reloader.loads == 1
+
+
+async def test_broken_edit_is_rejected_with_located_errors_then_fixed(folder: Folder, collector: Collector) -> None:
+    from realtime_graph.config import render_issues
+
+    reloader = reloader_for(folder, collector, load_initial(folder))
+    async with anyio.create_task_group() as tg:
+        await tg.start(reloader.run)
+        write(folder.root / "assistant.yaml",
+              AGENT.format(text="v2", module=folder.module) + "voice: ash\n")
+        kind, error = await collector.next()
+        assert kind == "error"
+        assert isinstance(error, ConfigError)
+        [issue] = error.errors
+        assert (issue.code, Path(issue.file or "").name, issue.line, issue.column, issue.path) == (
+            "RG111", "assistant.yaml", 6, 1, "$.voice")
+        rendered = render_issues(error.issues, "text")
+        assert "assistant.yaml:6:1: error RG111" in rendered
+        # The user fixes the file: the next good graph is delivered.
+        write(folder.root / "assistant.yaml", AGENT.format(text="v3", module=folder.module))
+        kind, graph = await collector.next()
+        assert kind == "graph"
+        assert graph.agents["Assistant"].instructions.source == "v3"  # type: ignore[attr-defined]
+        tg.cancel_scope.cancel()
+
+
+async def test_rapid_saves_coalesce_into_one_load(folder: Folder, collector: Collector) -> None:
+    reloader = reloader_for(folder, collector, load_initial(folder))
+    async with anyio.create_task_group() as tg:
+        await tg.start(reloader.run)
+        for i in range(8):
+            write(folder.root / "assistant.yaml", AGENT.format(text=f"save {i}", module=folder.module))
+            await anyio.sleep(0.005)
+        kind, graph = await collector.next()
+        assert kind == "graph"
+        assert graph.agents["Assistant"].instructions.source == "save 7"  # type: ignore[attr-defined]
+        await collector.nothing_more()
+        tg.cancel_scope.cancel()
+    assert reloader.loads == 1
+
+
+async def test_unchanged_content_is_not_redelivered(folder: Folder, collector: Collector) -> None:
+    reloader = reloader_for(folder, collector, load_initial(folder))
+    async with anyio.create_task_group() as tg:
+        await tg.start(reloader.run)
+        write(folder.root / "assistant.yaml", AGENT.format(text="v1", module=folder.module))  # same bytes
+        await collector.nothing_more()
+        tg.cancel_scope.cancel()
+    assert reloader.loads == 1
+
+
+async def test_editor_temp_files_alone_do_not_reload(folder: Folder, collector: Collector) -> None:
+    reloader = reloader_for(folder, collector, load_initial(folder))
+    async with anyio.create_task_group() as tg:
+        await tg.start(reloader.run)
+        for noise in (".assistant.yaml.swp", "assistant.yaml~", "4913", "#assistant.yaml#",
+                      "assistant.yaml.tmp", "assistant.yaml___jb_tmp___"):
+            write(folder.root / noise, "kind: [broken")
+        (folder.root / ".#assistant.yaml").symlink_to("user@host.4242:1700000000")  # emacs lock link
+        await collector.nothing_more()
+        assert reloader.loads == 0
+        # write-to-temp-then-rename, as vim (backupcopy=no), VS Code and JetBrains save
+        temp = folder.root / ".assistant.yaml.tmp"
+        write(temp, AGENT.format(text="renamed", module=folder.module))
+        os.replace(temp, folder.root / "assistant.yaml")
+        kind, graph = await collector.next()
+        assert kind == "graph"
+        assert graph.agents["Assistant"].instructions.source == "renamed"  # type: ignore[attr-defined]
+        tg.cancel_scope.cancel()
+
+
+async def test_configmap_symlink_swap_reloads(tmp_path: Path, collector: Collector) -> None:
+    # The layout the kubelet maintains for a mounted ConfigMap.
+    folder = Folder(tmp_path / "agents.d")
+    root = folder.root
+    first = root / "..2024_01_01_00_00_00.000000001"
+    first.mkdir()
+    folder.populate(first)
+    (root / "..data").symlink_to(first.name)
+    for name in ("graph.yaml", "assistant.yaml", f"{folder.module}.py"):
+        (root / name).symlink_to(Path("..data") / name)
+    initial = load_initial(folder)
+    reloader = reloader_for(folder, collector, initial)
+    async with anyio.create_task_group() as tg:
+        await tg.start(reloader.run)
+        second = root / "..2024_01_01_00_05_00.000000002"
+        second.mkdir()
+        folder.populate(second, text="from configmap v2")
+        (root / "..data_tmp").symlink_to(second.name)
+        os.replace(root / "..data_tmp", root / "..data")
+        for f in first.iterdir():
+            f.unlink()
+        first.rmdir()
+        kind, graph = await collector.next()
+        assert kind == "graph", graph
+        assert graph.agents["Assistant"].instructions.source == "from configmap v2"  # type: ignore[attr-defined]
+        await collector.nothing_more()
+        tg.cancel_scope.cancel()
+
+
+async def test_edited_tool_module_takes_effect(folder: Folder, collector: Collector) -> None:
+    initial = load_initial(folder)
+    assert initial.agents["Assistant"].tools[0].entrypoint.resolve()(city="Paris") == "sunny in Paris"
+    reloader = reloader_for(folder, collector, initial)
+    async with anyio.create_task_group() as tg:
+        await tg.start(reloader.run)
+        write(folder.root / f"{folder.module}.py", TOOL.format(answer="raining"))
+        kind, graph = await collector.next()
+        assert kind == "graph", graph
+        tool = graph.agents["Assistant"].tools[0]  # type: ignore[attr-defined]
+        assert tool.entrypoint.resolve()(city="Paris") == "raining in Paris"
+        tg.cancel_scope.cancel()
+
+
+async def test_cancellation_ends_run_promptly(folder: Folder, collector: Collector) -> None:
+    reloader = reloader_for(folder, collector, load_initial(folder))
+    async with anyio.create_task_group() as tg:
+        await tg.start(reloader.run)
+        started = time.monotonic()
+        tg.cancel_scope.cancel()
+    # awatch's worker thread would otherwise hold cancellation for its 5 s rust timeout.
+    assert time.monotonic() - started < 0.5
+
+
+async def test_missing_folder_is_a_config_error(tmp_path: Path, collector: Collector) -> None:
+    reloader = GraphReloader(tmp_path / "nope", on_graph=collector.on_graph, on_error=collector.on_error)
+    with pytest.raises(ConfigError) as info:
+        await reloader.run()
+    assert info.value.errors[0].code == "RG106"

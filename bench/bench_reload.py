@@ -63,8 +63,6 @@ def percentile(values: list[float], q: float) -> float:
 async def bench(rounds: int, debounce_ms: int) -> None:
     folder = Path(tempfile.mkdtemp()) / "agents.d"
     shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    graph_file = folder / "graph.yaml"  # see tests/cli: the loader/runtime model_name mismatch
-    graph_file.write_text("".join(l for l in graph_file.read_text().splitlines(True) if "model_name" not in l))
     graph = load(folder)
     agent_file = folder / f"{graph.start}.yaml"
     original = agent_file.read_text()

@@ -63,13 +63,19 @@ def _imports(name: str, path: Path) -> set[str]:
             if node.level:
                 anchor = base[: len(base) - (node.level - 1)]
                 mod = ".".join(anchor + ([node.module] if node.module else []))
-                if node.module is None:  # from . import x -> modules x
-                    found.update(f"{mod}.{a.name}" for a in node.names)
-                    continue
             else:
                 mod = node.module or ""
-            found.add(mod)
+            # "from pkg import submodule" imports the submodule, not just the package
+            submodules = [f"{mod}.{a.name}" for a in node.names if _is_module(f"{mod}.{a.name}")]
+            found.update(submodules or [mod])
     return found
+
+
+def _is_module(dotted: str) -> bool:
+    if not dotted.startswith("realtime_graph."):
+        return False
+    rel = Path(*dotted.split(".")[1:])
+    return (PACKAGE_DIR / rel).with_suffix(".py").exists() or (PACKAGE_DIR / rel / "__init__.py").exists()
 
 
 def _area(module: str) -> str:

@@ -76,6 +76,13 @@ class Session:
         self._reader_done = False
         self._closed = False
         self._idle = anyio.Event()
+        # Events emitted vs handed to the iterator: the reader runs ahead of the consumer, so
+        # "idle" for a caller also means "every event up to idleness was delivered".
+        self._emitted = 0
+        self._delivered = 0
+        self._iterating = False
+        self._drained: anyio.Event | None = None
+        self._drain_target = 0
         self._handlers = {
             "session.updated": self._on_session_updated,
             "response.created": self._on_response_created,
@@ -151,11 +158,19 @@ class Session:
     async def __aiter__(self) -> AsyncIterator[ev.SessionEvent]:
         if self._receive_events is None:
             raise SessionError("iterate the session inside 'async with runner.run() as session'")
+        self._iterating = True
         try:
             async for event in self._receive_events:
+                self._delivered += 1
+                if self._drained is not None and self._delivered >= self._drain_target:
+                    self._drained.set()
                 yield event
         except anyio.ClosedResourceError:
             return  # iterated after the session was exited
+        finally:
+            self._iterating = False
+            if self._drained is not None:
+                self._drained.set()
         if self._failure is not None:
             failure, self._failure = self._failure, None
             raise failure
@@ -186,6 +201,7 @@ class Session:
     def emit(self, event: ev.SessionEventBase) -> None:
         """Queue a session event stamped with the current graph version."""
         event.graph_version = self._graph.version
+        self._emitted += 1
         try:
             self._send_events.send_nowait(event)  # type: ignore[arg-type]
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
@@ -411,11 +427,23 @@ class Session:
         self.updates.submit(graph)
 
     async def wait_idle(self) -> None:
-        """Return once :attr:`is_idle` holds. :raises SessionError: if the connection ended first."""
+        """Return once :attr:`is_idle` holds and, while someone iterates the session, every event
+        emitted up to that moment has been handed to the iterator (the reader runs ahead of the
+        consumer, so server-side idleness alone would cut the last response short).
+
+        :raises SessionError: if the connection ended first.
+        """
         while not self.is_idle:
             if self._reader_done:
                 raise SessionError("the connection closed before the session became idle")
             await self._idle.wait()
+        if self._iterating and self._delivered < self._emitted:
+            self._drain_target = self._emitted
+            self._drained = anyio.Event()
+            try:
+                await self._drained.wait()
+            finally:
+                self._drained = None
 
     @property
     def is_idle(self) -> bool:

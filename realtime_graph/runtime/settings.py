@@ -4,8 +4,8 @@ Precedence, lowest first: the OpenAI Agents SDK defaults, the graph's ``model_se
 (already GA-shaped by the loader), then the agent's overrides (``tool_choice``, ``prompt``,
 ``audio.output.voice``, ...). Only ``audio``, ``audio.input`` and ``audio.output`` are merged key
 by key; every other key (``turn_detection``, ``transcription``, ``tools``, ...) replaces the
-lower layer wholesale, like the SDK. ``model`` never goes into the update (it is fixed by the
-connect URL).
+lower layer wholesale, like the SDK. ``model_name`` never goes into the update: the model is
+fixed by the connect URL.
 
 Tracing is sent once, in the initial update (the SDK sends it in a second ``session.update``
 after ``session.created``; the API accepts it in the first and it cannot change afterwards, so
@@ -56,7 +56,7 @@ def _defaults(call_id: str | None) -> dict[str, Any]:
 
 def _overlay(base: dict[str, Any], top: Mapping[str, Any], depth: int = 0) -> None:
     for key, value in top.items():
-        if depth == 0 and key in ("model", "tracing", "type"):
+        if depth == 0 and key in ("model_name", "tracing", "type"):
             continue
         current = base.get(key)
         if key in _MERGED and isinstance(current, dict) and isinstance(value, Mapping):
@@ -66,8 +66,8 @@ def _overlay(base: dict[str, Any], top: Mapping[str, Any], depth: int = 0) -> No
 
 
 def connect_model(graph: Graph) -> str:
-    """The model named in the connect request: ``transport.model``, ``model_settings.model``, default."""
-    return graph.transport.model or graph.model_settings.get("model") or DEFAULT_MODEL
+    """The model named in the connect request: ``transport.model``, ``model_settings.model_name``, default."""
+    return graph.transport.model or graph.model_settings.get("model_name") or DEFAULT_MODEL
 
 
 def instruction_values(graph: Graph, context: Mapping[str, Any]) -> dict[str, Any]:

@@ -25,10 +25,6 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "agents.d"
 def agents(tmp_path: Path) -> Path:
     folder = tmp_path / "agents.d"
     shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    # TODO(lead): the loader keeps `model_settings.model_name` but the runtime sends it verbatim
-    # (server error "Unknown parameter: 'session.model_name'"); drop this once they agree.
-    graph = folder / "graph.yaml"
-    graph.write_text("".join(l for l in graph.read_text().splitlines(True) if "model_name" not in l))
     return folder
 
 
@@ -46,7 +42,7 @@ def version_of(folder: Path) -> str:
 
 def test_say_shows_simulator_transcripts_handoff_and_tool(agents: Path) -> None:
     result = rtgraph(agents, "--sim-speed", "0", "--say", "What's the weather in Paris?",
-                     "--say", "get weather in Paris")
+                     "--say", "get weather in Rome")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         SIMULATOR_NOTICE,
@@ -54,10 +50,13 @@ def test_say_shows_simulator_transcripts_handoff_and_tool(agents: Path) -> None:
         "you: What's the weather in Paris?",
         "* handoff: concierge -> weather",
         "weather: Hi, this is weather. You work for Acme Travel and tell callers the current weather.",
-        "you: get weather in Paris",
         '* tool get_weather {"city": "Paris"}',
         "* tool get_weather -> The weather in Paris is sunny, 21 °C.",
-        "weather: get_weather returned The weather in Paris is sunny, 21 °C..",
+        "weather: get_weather returned The weather in Paris is sunny, 21 °C.",
+        "you: get weather in Rome",
+        '* tool get_weather {"city": "Rome"}',
+        "* tool get_weather -> The weather in Rome is clear skies, 20 °C.",
+        "weather: get_weather returned The weather in Rome is clear skies, 20 °C.",
     ]
     assert result.stderr == ""
 
@@ -72,6 +71,9 @@ def test_piped_stdin_works_like_say_and_exits_at_eof(agents: Path) -> None:
         "you: What's the weather in Paris?",
         "* handoff: concierge -> weather",
         "weather: Hi, this is weather. You work for Acme Travel and tell callers the current weather.",
+        '* tool get_weather {"city": "Paris"}',
+        "* tool get_weather -> The weather in Paris is sunny, 21 °C.",
+        "weather: get_weather returned The weather in Paris is sunny, 21 °C.",
     ]
 
 
@@ -97,8 +99,10 @@ def test_events_json_prints_every_event_as_json(agents: Path) -> None:
     assert result.stderr.splitlines()[0] == SIMULATOR_NOTICE
     derived = [e["type"] for e in events if e["type"] not in ("raw_model_event", "audio", "history_added",
                                                                 "history_updated")]
-    assert derived[:4] == ["agent_start", "handoff", "agent_end", "agent_start"]
-    assert derived[-2:] == ["audio_end", "agent_end"]
+    assert derived == ["agent_start", "handoff", "agent_end",           # concierge hands off
+                       "agent_start", "audio_end", "agent_end",         # weather greets, calls the tool
+                       "tool_start", "tool_end",
+                       "agent_start", "audio_end", "agent_end"]         # and speaks the result
     raw = [e["data"]["type"] for e in events if e["type"] == "raw_model_event"]
     assert raw[:2] == ["session.created", "session.updated"]
     assert [t for t in raw if t.startswith("response.")][-1] == "response.done"

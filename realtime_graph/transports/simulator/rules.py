@@ -4,7 +4,8 @@ Pure functions from the conversation and the session's tools to the actions of o
 
 1. After a ``function_call_output``: speak a sentence containing the output; for a handoff
    output (``{"assistant": ...}``) greet as the new agent with the first sentence of the current
-   instructions.
+   instructions and, when the user's last text names one of the new agent's function tools,
+   call it in the same response (a real model acts on the request it was handed).
 2. Else, on the last user text: a handoff tool whose target words (after ``transfer_to_``) all
    appear → call it; else a function tool named by the text (its name, its name with spaces, or
    all its significant words) → call it with arguments synthesised from its JSON Schema;
@@ -112,16 +113,28 @@ def _first_sentence(text: str) -> str:
     return (match.group(0) if match else text.strip()).strip()
 
 
-def _after_tool(item: Mapping[str, Any], call_names: Mapping[str, str], instructions: str) -> Say:
+def _tool_call(functions: Sequence[Mapping[str, Any]], user_text: str) -> Call | None:
+    for tool in functions:
+        if not tool["name"].startswith(HANDOFF_PREFIX) and _names_tool(tool["name"], user_text):
+            arguments = synthesize_arguments(tool.get("parameters"), user_text)
+            return Call(tool["name"], json.dumps(arguments))
+    return None
+
+
+def _after_tool(item: Mapping[str, Any], call_names: Mapping[str, str], instructions: str,
+                functions: Sequence[Mapping[str, Any]], user_text: str | None) -> tuple[Action, ...]:
     output = item.get("output", "")
     try:
         decoded = json.loads(output)
     except (TypeError, ValueError):
         decoded = None
     if isinstance(decoded, dict) and "assistant" in decoded:
-        return Say(f"Hi, this is {decoded['assistant']}. {_first_sentence(instructions)}".strip())
+        greeting = Say(f"Hi, this is {decoded['assistant']}. {_first_sentence(instructions)}".strip())
+        call = _tool_call(functions, user_text) if user_text else None
+        return (greeting,) if call is None else (greeting, call)
     name = call_names.get(item.get("call_id", ""), "the tool")
-    return Say(f"{name} returned {output}.")
+    end = "" if str(output).rstrip().endswith((".", "!", "?")) else "."
+    return (Say(f"{name} returned {output}{end}"),)
 
 
 def default_actions(
@@ -133,16 +146,13 @@ def default_actions(
     call_names: Mapping[str, str],
 ) -> tuple[Action, ...]:
     """The actions of one response under the default rules (module docstring)."""
+    functions = [t for t in tools if t.get("type", "function") == "function" and t.get("name")]
     if last_item is not None and last_item.get("type") == "function_call_output":
-        return (_after_tool(last_item, call_names, instructions),)
+        return _after_tool(last_item, call_names, instructions, functions, user_text)
     if user_text is None:
         return (Say("Hello! How can I help you today?"),)
-    functions = [t for t in tools if t.get("type", "function") == "function" and t.get("name")]
     for tool in functions:
         if tool["name"].startswith(HANDOFF_PREFIX) and _names_target(tool["name"], user_text):
             return (Call(tool["name"], "{}"),)
-    for tool in functions:
-        if not tool["name"].startswith(HANDOFF_PREFIX) and _names_tool(tool["name"], user_text):
-            arguments = synthesize_arguments(tool.get("parameters"), user_text)
-            return (Call(tool["name"], json.dumps(arguments)),)
-    return (Say(f"You said: {user_text}"),)
+    call = _tool_call(functions, user_text)
+    return (call,) if call is not None else (Say(f"You said: {user_text}"),)

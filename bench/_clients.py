@@ -25,9 +25,13 @@ def rss_kib() -> int:
 
 # ---- floor -----------------------------------------------------------------------------------
 
-async def floor_stream(url: str, latencies: list[float] | None) -> int:
+def floor_prepare(url: str, latencies: list[float] | None):  # type: ignore[no-untyped-def]
     from websockets.asyncio.client import connect
 
+    return lambda: floor_stream(connect, url, latencies)
+
+
+async def floor_stream(connect, url: str, latencies: list[float] | None) -> int:  # type: ignore[no-untyped-def]
     count = 0
     async with connect(url, additional_headers={"Authorization": "Bearer x"}, max_size=None) as ws:
         await ws.send(json.dumps({"type": "session.update", "session": {"type": "realtime"}}))
@@ -55,11 +59,16 @@ def sdk_runner(handoff: bool = False):  # type: ignore[no-untyped-def]
     other = RealtimeAgent(name="other", instructions="Other agent.")
     agent = RealtimeAgent(name="bench", instructions="Benchmark agent.", tools=[ping],
                           handoffs=[other] if handoff else [])
+    other.handoffs = [agent]  # ping-pong, so every call is a handoff
     return RealtimeRunner(agent)
 
 
-async def sdk_consume(url: str, latencies: list[float] | None) -> int:
+def sdk_prepare(url: str, latencies: list[float] | None):  # type: ignore[no-untyped-def]
     runner = sdk_runner(handoff="handoff" in sys.argv)
+    return lambda: sdk_consume(runner, url, latencies)
+
+
+async def sdk_consume(runner, url: str, latencies: list[float] | None) -> int:  # type: ignore[no-untyped-def]
     session = await runner.run(model_config={"url": url, "api_key": "x"})
     count = 0
     async with session:
@@ -81,11 +90,6 @@ async def sdk_consume(url: str, latencies: list[float] | None) -> int:
 def our_graph(handoff: bool = False):  # type: ignore[no-untyped-def]
     from realtime_graph.config import load_string
 
-    tools = """
-tools:
-  - entrypoint: "bench_tools:ping"
-""" if not handoff else ""
-    handoffs = "handoffs: [other]\n" if handoff else ""
     text = f"""
 kind: graph
 start: bench
@@ -93,22 +97,31 @@ start: bench
 kind: agent
 name: bench
 instructions: Benchmark agent.
-{tools}{handoffs}---
+tools:
+  - entrypoint: "bench_tools:ping"
+handoffs: [other]
+---
 kind: agent
 name: other
 instructions: Other agent.
+handoffs: [bench]
 """
     sys.path.insert(0, os.path.dirname(__file__))
     return load_string(text, filename="bench.yaml")
 
 
-async def ours_consume(url: str, latencies: list[float] | None) -> int:
+def ours_prepare(url: str, latencies: list[float] | None):  # type: ignore[no-untyped-def]
     from realtime_graph.runtime import Runner
     from realtime_graph.transports import OpenAITransport
 
     graph = our_graph(handoff="handoff" in sys.argv)
     runner = Runner(graph, transport=OpenAITransport(url=url, api_key="x"),
-                    raw_events=latencies is not None)
+                    raw_events=latencies is not None or "raw" in sys.argv)
+    import websockets.asyncio.client  # noqa: F401  (the transport imports it lazily)
+    return lambda: ours_consume(runner, latencies)
+
+
+async def ours_consume(runner, latencies: list[float] | None) -> int:  # type: ignore[no-untyped-def]
     count = 0
     async with runner.run() as session:
         if sys.argv[2] in ("tool", "handoff"):
@@ -135,10 +148,9 @@ async def idle_sessions(variant: str, url: str, n: int) -> dict[str, float]:
             runner = Runner(our_graph(), transport=OpenAITransport(url=url, api_key="x"))
             make = lambda: runner.run()  # noqa: E731
         else:
-            runner = sdk_runner()
-
             async def make_sdk():  # type: ignore[no-untyped-def]
-                return await runner.run(model_config={"url": url, "api_key": "x"})
+                # one runner per session: an SDK runner owns a single model connection
+                return await sdk_runner().run(model_config={"url": url, "api_key": "x"})
         # one warm-up session so one-time costs (imports, caches) are not counted per session
         first = make() if variant == "ours" else await make_sdk()
         await stack.enter_async_context(first)
@@ -154,13 +166,17 @@ async def idle_sessions(variant: str, url: str, n: int) -> dict[str, float]:
 
 def main() -> None:
     variant, scenario, url = sys.argv[1], sys.argv[2], sys.argv[3]
+    if variant == "ours+raw":
+        variant = "ours"
+        sys.argv.append("raw")
     latencies: list[float] | None = [] if scenario == "paced" else None
     if scenario == "idle":
         print(json.dumps(asyncio.run(idle_sessions(variant, url, int(sys.argv[4])))))
         return
-    consume = {"floor": floor_stream, "sdk": sdk_consume, "ours": ours_consume}[variant]
+    prepare = {"floor": floor_prepare, "sdk": sdk_prepare, "ours": ours_prepare}[variant]
+    consume = prepare(url, latencies)
     t0 = time.process_time()
-    count = asyncio.run(consume(url, latencies))
+    count = asyncio.run(consume())
     cpu = time.process_time() - t0
     result: dict[str, object] = {"cpu_s": cpu, "audio_events": count}
     if latencies:

@@ -26,7 +26,7 @@ import time
 
 from websockets.asyncio.server import serve
 
-AUDIO = base64.b64encode(bytes(4800)).decode()  # 100 ms of 24 kHz PCM16 silence
+AUDIO = ""  # set from --chunk-ms: base64 of that many ms of 24 kHz PCM16
 IDS = {"response_id": "resp_bench", "item_id": "item_bench", "output_index": 0, "content_index": 0}
 SESSION = {
     "type": "realtime", "object": "realtime.session", "id": "sess_bench", "model": "gpt-realtime",
@@ -115,7 +115,8 @@ async def handler(ws, args: argparse.Namespace, out) -> None:  # type: ignore[no
                 await ws.close(1000)
                 return
             calls += 1
-            for event in call_events(args.tool, calls):
+            tools = args.tool.split(",")  # handoff mode alternates: transfer_to_other, transfer_to_bench
+            for event in call_events(tools[(calls - 1) % len(tools)], calls):
                 if event["type"] == "response.output_item.done":
                     sent_at = time.monotonic()
                 await ws.send(json.dumps(event))
@@ -128,7 +129,10 @@ async def main() -> None:
     parser.add_argument("--interval-ms", type=float, default=2.0)
     parser.add_argument("--tool", default="ping")
     parser.add_argument("--out", default="/dev/null")
+    parser.add_argument("--chunk-ms", type=int, default=100)
     args = parser.parse_args()
+    global AUDIO
+    AUDIO = base64.b64encode(bytes(48 * args.chunk_ms)).decode()
     with open(args.out, "a") as out:
         async with serve(lambda ws: handler(ws, args, out), "127.0.0.1", 0, max_size=None,
                          compression=None) as server:

@@ -31,6 +31,25 @@ _EXPORTS: dict[str, str] = {
     "Graph": "realtime_graph.graph.model",
     "GuardrailResult": "realtime_graph.graph.model",
     "ToolErrorInfo": "realtime_graph.graph.model",
+    # loading
+    "ValidationReport": "realtime_graph.config",
+    "load": "realtime_graph.config",
+    "load_dict": "realtime_graph.config",
+    "load_string": "realtime_graph.config",
+    "render_issues": "realtime_graph.config",
+    "validate": "realtime_graph.config",
+    # runtime
+    "PlaybackTracker": "realtime_graph.runtime.playback",
+    "Runner": "realtime_graph.runtime.runner",
+    "Session": "realtime_graph.runtime.session",
+    "SessionEvent": "realtime_graph.runtime.events",
+    # transports and test doubles
+    "OpenAITransport": "realtime_graph.transports.openai",
+    "ScriptedTransport": "realtime_graph.transports.scripted",
+    "Simulator": "realtime_graph.transports.simulator",
+    "SimulatorTransport": "realtime_graph.transports.simulator",
+    "Step": "realtime_graph.transports.scripted",
+    "Transport": "realtime_graph.transports.base",
 }
 
 __all__ = sorted(_EXPORTS, key=str.casefold)
@@ -53,4 +72,13 @@ if TYPE_CHECKING:
     from .errors import (ConfigError, ConnectError, ConnectionLost, EntrypointError, Issue,
                          RealtimeGraphError, SessionError, Severity, TemplateRenderError,
                          TransportError)
+    from .config import ValidationReport, load, load_dict, load_string, render_issues, validate
     from .graph.model import Agent, CallContext, Graph, GuardrailResult, ToolErrorInfo
+    from .runtime.events import SessionEvent
+    from .runtime.playback import PlaybackTracker
+    from .runtime.runner import Runner
+    from .runtime.session import Session
+    from .transports.base import Transport
+    from .transports.openai import OpenAITransport
+    from .transports.scripted import ScriptedTransport, Step
+    from .transports.simulator import Simulator, SimulatorTransport

@@ -1,12 +1,13 @@
 """Output guardrails: when to check the assistant's text, and running one check.
 
-:class:`GuardrailWindow` accumulates the transcript/text of each output item and says when a check
-is due: every ``debounce`` characters (jumping to the highest threshold one big delta crossed)
-and once more on the complete text when the item's transcript/text is done — the SDK never checks
-that tail, so a short forbidden answer slips through there; here it does not.
+:class:`GuardrailWindow` accumulates the transcript/text of each output item and says when an
+entrypoint check is due: every ``debounce`` characters (jumping to the highest threshold one big
+delta crossed) and once more on the complete text when the item's transcript/text is done — the
+SDK never checks that tail, so a short forbidden answer slips through there; here it does not.
 
-Built-in ``deny`` guardrails are regular expressions checked inline (microseconds, no task);
-entrypoint guardrails are user code and run as tasks in the session (see ``session.py``).
+Built-in ``deny`` guardrails are regular expressions checked inline on every delta (microseconds,
+no task), so the audio that follows the offending words is suppressed before it reaches the
+player; entrypoint guardrails are user code, debounced, and run as tasks (see ``interrupts.py``).
 """
 
 from __future__ import annotations
@@ -35,18 +36,18 @@ class GuardrailWindow:
     debounce: int
     _items: dict[str, _ItemText] = field(default_factory=dict)
 
-    def feed(self, response_id: str, item_id: str, delta: str) -> str | None:
-        """Add a delta; returns the accumulated text when a debounce threshold was crossed."""
+    def feed(self, response_id: str, item_id: str, delta: str) -> tuple[str, bool]:
+        """Add a delta; returns the accumulated text and whether a debounce threshold was crossed."""
         state = self._items.get(item_id)
         if state is None:
             state = self._items[item_id] = _ItemText(response_id, next_check=self.debounce)
         state.text += delta
         size = len(state.text)
         if self.debounce <= 0 or size < state.next_check:
-            return None
+            return state.text, False
         state.next_check = (size // self.debounce + 1) * self.debounce
         state.checked_len = size
-        return state.text
+        return state.text, True
 
     def finish(self, item_id: str, final_text: str | None) -> tuple[str, str] | None:
         """The item's text is complete: ``(response_id, text)`` if it has an unchecked tail."""

@@ -83,9 +83,10 @@ class Interrupts:
         response_id = event.get("response_id", "")
         if response_id in self._tripped:
             return
-        text = self._window.feed(response_id, item_id, delta)
-        if text is not None:
-            await self._check(response_id, text)
+        text, due = self._window.feed(response_id, item_id, delta)
+        # deny regexes on every delta: the offending words' audio follows its transcript delta,
+        # so tripping here keeps it from the player; user code only every debounce characters.
+        await self._check(response_id, text, entrypoints=due)
 
     async def on_transcript_delta(self, event: ServerEvent) -> None:
         await self._on_delta(event, "transcript")
@@ -104,15 +105,16 @@ class Interrupts:
     async def on_text_done(self, event: ServerEvent) -> None:
         await self._on_done(event, "text")
 
-    async def _check(self, response_id: str, text: str) -> None:
+    async def _check(self, response_id: str, text: str, *, entrypoints: bool = True) -> None:
         guardrails = self._guardrails(response_id)
         tripped = [r for g in guardrails if g.deny and (r := check_deny(g, text)) is not None]
         if tripped:
             await self.trip(response_id, tripped, text)
             return
-        for g in guardrails:
-            if g.entrypoint is not None:
-                self._s.start_soon(self._run_entrypoint, g, response_id, text)
+        if entrypoints:
+            for g in guardrails:
+                if g.entrypoint is not None:
+                    self._s.start_soon(self._run_entrypoint, g, response_id, text)
 
     async def _run_entrypoint(self, guardrail: Guardrail, response_id: str, text: str) -> None:
         agent = self._s.response_agents.get(response_id, self._s.current_agent)

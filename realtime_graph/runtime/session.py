@@ -28,6 +28,7 @@ from ..transports.base import ClientEvent, Connection, ConnectRequest, ServerEve
 from . import events as ev
 from .calls import ToolCalls
 from .history import History, HistoryItem
+from .reader import ServerEventReader
 from .interrupts import Interrupts
 from .playback import PlaybackTracker
 from .responses import ResponseSlot
@@ -83,27 +84,7 @@ class Session:
         self._iterating = False
         self._drained: anyio.Event | None = None
         self._drain_target = 0
-        self._handlers = {
-            "session.updated": self._on_session_updated,
-            "response.created": self._on_response_created,
-            "response.done": self._on_response_done,
-            "response.output_audio.done": self._on_audio_done,
-            "response.output_audio_transcript.delta": self.interrupts.on_transcript_delta,
-            "response.output_text.delta": self.interrupts.on_text_delta,
-            "response.output_audio_transcript.done": self.interrupts.on_transcript_done,
-            "response.output_text.done": self.interrupts.on_text_done,
-            "response.output_item.added": self._on_item,
-            "response.output_item.done": self._on_output_item_done,
-            "conversation.item.added": self._on_item,
-            "conversation.item.created": self._on_item,
-            "conversation.item.done": self._on_item,
-            "conversation.item.retrieved": self._on_item,
-            "conversation.item.deleted": self._on_item_deleted,
-            "conversation.item.input_audio_transcription.completed": self._on_input_transcript,
-            "input_audio_buffer.speech_started": self.interrupts.on_speech_started,
-            "input_audio_buffer.timeout_triggered": self._on_timeout_triggered,
-            "error": self._on_error,
-        }
+        self.reader = ServerEventReader(self)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -130,7 +111,7 @@ class Session:
             await self._tg.__aenter__()
             stack.push_async_callback(self._close_tasks)
             self.emit(ev.HistoryUpdatedEvent(history=[]))
-            self._set_live(initial)
+            self.set_live(initial)
             self._tg.start_soon(self._read)
             await self.send(protocol.session_update(initial))
         except BaseException as exc:
@@ -159,8 +140,21 @@ class Session:
         if self._receive_events is None:
             raise SessionError("iterate the session inside 'async with runner.run() as session'")
         self._iterating = True
+        stream = self._receive_events
+        receive_nowait = stream.receive_nowait
         try:
-            async for event in self._receive_events:
+            while True:
+                # Drain what is buffered without a checkpoint per event: anyio's receive() yields
+                # to the loop on every call, which would cost a loop iteration per audio delta.
+                try:
+                    event = receive_nowait()
+                except anyio.WouldBlock:
+                    try:
+                        event = await stream.receive()
+                    except anyio.EndOfStream:
+                        break
+                except anyio.EndOfStream:
+                    break
                 self._delivered += 1
                 if self._drained is not None and self._delivered >= self._drain_target:
                     self._drained.set()
@@ -177,18 +171,8 @@ class Session:
 
     async def _read(self) -> None:
         assert self._connection is not None
-        handlers = self._handlers
         try:
-            async for event in self._connection:
-                if self._raw:
-                    self.emit(ev.RawModelEvent(data=event))
-                kind = event.get("type")
-                if kind == protocol.AUDIO_DELTA:
-                    self._on_audio_delta(event)
-                    continue
-                handler = handlers.get(kind)
-                if handler is not None:
-                    await handler(event)
+            await self.reader.run(self._connection, raw=self._raw)
         except ConnectionLost as exc:
             self._failure = exc
         finally:
@@ -250,7 +234,15 @@ class Session:
         if item is not None:
             self._history_changed(item, False)
 
-    def _set_live(self, config: Mapping[str, Any]) -> None:
+    def history_delete(self, item_id: str) -> None:
+        if self._history.delete(item_id):
+            self.emit(ev.HistoryUpdatedEvent(history=self._history.items))
+
+    def set_input_transcript(self, item_id: str, transcript: str) -> None:
+        self._history_changed(*self._history.set_input_transcript(item_id, transcript))
+
+    def set_live(self, config: Mapping[str, Any]) -> None:
+        """Adopt ``config`` (sent or confirmed by ``session.updated``) as the effective session."""
         self.live = dict(config)
         try:
             self.playback_tracker.set_format(output_format(config))
@@ -274,89 +266,6 @@ class Session:
             except Exception as exc:  # user code must never crash the session
                 self.emit(ev.ErrorEvent(error={"message": f"hook {hook} ({entrypoint.ref}) failed: "
                                                           f"{type(exc).__name__}: {exc}"}))
-
-    def _hooks_defined(self, hook: str, agent: Agent) -> bool:
-        return getattr(self._graph.hooks, hook) is not None or getattr(agent.hooks, hook) is not None
-
-    # -- server events --------------------------------------------------------------------------
-
-    def _on_audio_delta(self, event: ServerEvent) -> None:
-        response_id = event.get("response_id", "")
-        if response_id in self.interrupts.suppressed:
-            return
-        data = base64.b64decode(event["delta"])
-        item_id = event["item_id"]
-        content_index = event.get("content_index", 0)
-        self.playback_tracker.on_audio_received(item_id, content_index, response_id, len(data))
-        self.audio_produced = True
-        self.emit(ev.AudioEvent(audio=data, item_id=item_id, content_index=content_index,
-                                response_id=response_id))
-
-    async def _on_audio_done(self, event: ServerEvent) -> None:
-        if event.get("response_id") not in self.interrupts.suppressed:
-            self.emit(ev.AudioEndEvent(item_id=event.get("item_id", ""),
-                                       content_index=event.get("content_index", 0)))
-
-    async def _on_session_updated(self, event: ServerEvent) -> None:
-        session = event.get("session")
-        if isinstance(session, Mapping):
-            self._set_live(session)
-
-    async def _on_response_created(self, event: ServerEvent) -> None:
-        response_id = (event.get("response") or {}).get("id", "")
-        self.slot.on_created(response_id)
-        agent = self._agent
-        self.response_agents[response_id] = agent
-        start = ev.AgentStartEvent(agent=agent)
-        self.emit(start)
-        if self._hooks_defined("on_agent_start", agent):
-            self.start_soon(self.run_hooks, "on_agent_start", agent, start)
-
-    async def _on_response_done(self, event: ServerEvent) -> None:
-        response_id = (event.get("response") or {}).get("id")
-        if response_id is None or response_id == self.slot.active:
-            agent = self.response_agents.pop(response_id or "", self._agent)
-            end = ev.AgentEndEvent(agent=agent)
-            self.emit(end)
-            if self._hooks_defined("on_agent_end", agent):
-                self.start_soon(self.run_hooks, "on_agent_end", agent, end)
-        self.interrupts.response_finished(response_id or "")
-        create = self.slot.on_done(response_id)
-        if create is not None:
-            await self.send(create)
-        await self.updates.at_safe_point()
-        self.notify()
-
-    async def _on_item(self, event: ServerEvent) -> None:
-        item = event.get("item")
-        if isinstance(item, Mapping):
-            self.history_apply(item, event.get("previous_item_id"))
-
-    async def _on_output_item_done(self, event: ServerEvent) -> None:
-        await self._on_item(event)
-        if protocol.is_function_call_done(event):
-            await self.calls.dispatch(self._agent, event["item"])
-
-    async def _on_item_deleted(self, event: ServerEvent) -> None:
-        if self._history.delete(event.get("item_id", "")):
-            self.emit(ev.HistoryUpdatedEvent(history=self._history.items))
-
-    async def _on_input_transcript(self, event: ServerEvent) -> None:
-        self._history_changed(*self._history.set_input_transcript(event.get("item_id", ""),
-                                                                  event.get("transcript") or ""))
-
-    async def _on_timeout_triggered(self, event: ServerEvent) -> None:
-        self.emit(ev.InputAudioTimeoutTriggeredEvent())
-
-    async def _on_error(self, event: ServerEvent) -> None:
-        error = event.get("error")
-        error = dict(error) if isinstance(error, Mapping) else {"message": str(error)}
-        self.emit(ev.ErrorEvent(error=error))
-        create = self.slot.on_error(error)
-        if create is not None:
-            await self.send(create)
-        await self.updates.at_safe_point()
-        self.notify()
 
     # -- public API -----------------------------------------------------------------------------
 

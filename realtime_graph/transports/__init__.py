@@ -14,14 +14,19 @@ import importlib
 from typing import Any
 
 __all__ = (
+    "CLOSE",
     "ConnectRequest",
     "Connection",
     "OpenAITransport",
+    "RecordingTransport",
     "ScriptedTransport",
     "Simulator",
     "SimulatorScript",
     "SimulatorTransport",
+    "Step",
     "Transport",
+    "UnconsumedSteps",
+    "UnexpectedSend",
 )
 
 _EXPORTS = {
@@ -30,6 +35,11 @@ _EXPORTS = {
     "Transport": "realtime_graph.transports.base",
     "OpenAITransport": "realtime_graph.transports.openai",
     "ScriptedTransport": "realtime_graph.transports.scripted",
+    "Step": "realtime_graph.transports.scripted",
+    "CLOSE": "realtime_graph.transports.scripted",
+    "UnexpectedSend": "realtime_graph.transports.scripted",
+    "UnconsumedSteps": "realtime_graph.transports.scripted",
+    "RecordingTransport": "realtime_graph.transports.recording",
     "Simulator": "realtime_graph.transports.simulator",
     "SimulatorScript": "realtime_graph.transports.simulator",
     "SimulatorTransport": "realtime_graph.transports.simulator",

@@ -257,20 +257,27 @@ class SimulatorEngine:
         stored = self.conversation.find(item_id)
         if stored is None:
             return [self._item_missing(event)]
-        is_audio = stored.item.get("role") == "assistant" and any(
+        # A client cutting playback short usually truncates while the response is still streaming.
+        generated = self.active.open_audio_ms(item_id) if self.active is not None else None
+        is_audio = generated is not None or stored.item.get("role") == "assistant" and any(
             p.get("type") == "output_audio" for p in stored.item.get("content", []))
         if not is_audio:
             return [self._error("unsupported_content_type", "Only model output audio messages can be "
                                 "truncated", param="item_id", client=event)]
+        available = generated if generated is not None else stored.audio_ms
         end_ms = event.get("audio_end_ms", 0)
-        if not isinstance(end_ms, int) or end_ms > stored.audio_ms:
-            return [self._error("invalid_value", f"Audio content of {stored.audio_ms}ms is already "
+        if not isinstance(end_ms, int) or end_ms > available:
+            return [self._error("invalid_value", f"Audio content of {available}ms is already "
                                 f"shorter than {end_ms}ms", param="audio_end_ms", client=event)]
-        fmt = format_from_wire(self.session["audio"]["output"]["format"])
-        stored.audio = stored.audio[:end_ms * bytes_per_ms(fmt)]
-        stored.audio_ms = end_ms
-        # The server drops the transcript so no unheard text stays in context.
-        stored.item["content"] = [{"type": "output_audio", "transcript": ""}]
+        if generated is not None:
+            assert self.active is not None
+            self.active.truncate_open(end_ms)
+        else:
+            fmt = format_from_wire(self.session["audio"]["output"]["format"])
+            stored.audio = stored.audio[:end_ms * bytes_per_ms(fmt)]
+            stored.audio_ms = end_ms
+            # The server drops the transcript so no unheard text stays in context.
+            stored.item["content"] = [{"type": "output_audio", "transcript": ""}]
         return [self._event("conversation.item.truncated", item_id=item_id,
                             content_index=event.get("content_index", 0), audio_end_ms=end_ms)]
 

@@ -53,6 +53,7 @@ class _Open:
     part: str | None = None  # "audio" | "text" | None (function call)
     text: str = ""
     audio: bytearray = field(default_factory=bytearray)
+    truncated_ms: int | None = None  # a client truncate that arrived while the item was generated
 
 
 class ResponseRun:
@@ -206,6 +207,19 @@ class ResponseRun:
         yield Batch(self._close_open(status="completed"))
         return False
 
+    def open_audio_ms(self, item_id: str) -> int | None:
+        """Audio generated so far (ms) if ``item_id`` is the audio item being generated, else None."""
+        open_ = self._open
+        if open_ is None or open_.part != "audio" or open_.item["id"] != item_id:
+            return None
+        return len(open_.audio) // bytes_per_ms(self._config.audio_format)
+
+    def truncate_open(self, end_ms: int) -> None:
+        """A client truncate of the item being generated (checked with :meth:`open_audio_ms`):
+        applied to the stored item when it closes, like a truncate of a finished item."""
+        assert self._open is not None
+        self._open.truncated_ms = end_ms
+
     def cancel_in_place(self, reason: str) -> list[dict[str, Any]]:
         """Like :meth:`cancel`, from inside the generator (a scripted barge-in)."""
         return self._close_open() + self._done("cancelled", {"type": "cancelled", "reason": reason})
@@ -252,8 +266,12 @@ class ResponseRun:
         item["status"] = status
         stored = self._conversation.find(item["id"])
         if stored is not None:
-            stored.audio = bytes(open_.audio)
-            stored.audio_ms = len(open_.audio) // bytes_per_ms(self._config.audio_format)
+            per_ms = bytes_per_ms(self._config.audio_format)
+            kept = open_.audio if open_.truncated_ms is None else open_.audio[:open_.truncated_ms * per_ms]
+            stored.audio = bytes(kept)
+            stored.audio_ms = len(kept) // per_ms
+            if open_.truncated_ms is not None:  # rebinding: the events below keep the full content
+                stored.item["content"] = [{"type": "output_audio", "transcript": ""}]
         self._output.append(dict(item))
         events.append(self._event("response.output_item.done", response_id=self.id,
                                   output_index=open_.index, item=dict(item)))

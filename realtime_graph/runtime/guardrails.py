@@ -8,6 +8,8 @@ SDK never checks that tail, so a short forbidden answer slips through there; her
 Built-in ``deny`` guardrails are regular expressions checked inline on every delta (microseconds,
 no task), so the audio that follows the offending words is suppressed before it reaches the
 player; entrypoint guardrails are user code, debounced, and run as tasks (see ``interrupts.py``).
+A per-delta scan covers only the new text plus :data:`DENY_OVERLAP` characters before it (so a
+long answer costs linear time, not quadratic); the complete text is scanned once more at the end.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from typing import Any
 from ..graph.model import CallContext, Guardrail, GuardrailResult
 from .tools import call_entrypoint
 
-__all__ = ("GuardrailWindow", "check_deny", "run_guardrail")
+__all__ = ("DENY_OVERLAP", "GuardrailWindow", "check_deny", "run_guardrail")
+
+DENY_OVERLAP = 256
+"""Characters before a new delta that a per-delta ``deny`` scan re-reads (longest live match)."""
 
 
 @dataclass(slots=True)
@@ -36,18 +41,20 @@ class GuardrailWindow:
     debounce: int
     _items: dict[str, _ItemText] = field(default_factory=dict)
 
-    def feed(self, response_id: str, item_id: str, delta: str) -> tuple[str, bool]:
-        """Add a delta; returns the accumulated text and whether a debounce threshold was crossed."""
+    def feed(self, response_id: str, item_id: str, delta: str) -> tuple[str, int, bool]:
+        """Add a delta. Returns the accumulated text, where a ``deny`` scan should start, and
+        whether a debounce threshold was crossed (an entrypoint check is due)."""
         state = self._items.get(item_id)
         if state is None:
             state = self._items[item_id] = _ItemText(response_id, next_check=self.debounce)
+        start = max(0, len(state.text) - DENY_OVERLAP)
         state.text += delta
         size = len(state.text)
         if self.debounce <= 0 or size < state.next_check:
-            return state.text, False
+            return state.text, start, False
         state.next_check = (size // self.debounce + 1) * self.debounce
         state.checked_len = size
-        return state.text, True
+        return state.text, start, True
 
     def finish(self, item_id: str, final_text: str | None) -> tuple[str, str] | None:
         """The item's text is complete: ``(response_id, text)`` if it has an unchecked tail."""
@@ -65,11 +72,19 @@ class GuardrailWindow:
             del self._items[item_id]
 
 
-def check_deny(guardrail: Guardrail, text: str) -> GuardrailResult | None:
-    """The result of a built-in ``deny`` guardrail: tripped with the matched text, or None."""
+def check_deny(guardrail: Guardrail, text: str, *, start: int = 0,
+               final: bool = True) -> GuardrailResult | None:
+    """The result of a built-in ``deny`` guardrail on ``text[start:]``: tripped, or None.
+
+    On partial text (``final=False``) a match that ends at the very end of the text inside a
+    word is trusted only if it would survive the word going on: ``\bpass\b`` on "my pass" waits
+    for the next delta (it may be "password"), ``password`` on "my password" trips at once.
+    """
     for pattern in guardrail.deny:
-        match = pattern.search(text)
-        if match is not None:
+        for match in pattern.finditer(text, start):
+            if (not final and match.end() == len(text) and text[-1:].isalnum()
+                    and pattern.match(text + "a", match.start()) is None):
+                continue
             return GuardrailResult(True, {"pattern": pattern.pattern, "match": match.group(0)},
                                    guardrail.name)
     return None

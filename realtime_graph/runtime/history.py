@@ -75,18 +75,36 @@ def _merge_content(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list
 class History:
     """Ordered conversation items with in-place updates."""
 
-    __slots__ = ("_items", "_index")
+    __slots__ = ("_items", "_index", "_deltas")
 
     def __init__(self) -> None:
         self._items: list[HistoryItem] = []
         self._index: dict[str, HistoryItem] = {}
+        # Transcript deltas wait here and are joined when history is next read or changed:
+        # appending to the part's string on every delta would copy it each time (quadratic).
+        self._deltas: dict[tuple[str, int, str], list[str]] = {}
+
+    def _flush(self) -> None:
+        for (item_id, content_index, key), chunks in self._deltas.items():
+            item = self._index.get(item_id)
+            if not isinstance(item, MessageItem):
+                continue
+            while len(item.content) <= content_index:
+                item.content.append({"type": "audio" if key == "transcript" else "text", key: ""})
+            part = item.content[content_index]
+            part[key] = (part.get(key) or "") + "".join(chunks)
+        self._deltas.clear()
 
     @property
     def items(self) -> list[HistoryItem]:
         """A copy of the items, oldest first."""
+        if self._deltas:
+            self._flush()
         return list(self._items)
 
     def get(self, item_id: str) -> HistoryItem | None:
+        if self._deltas:
+            self._flush()
         return self._index.get(item_id)
 
     def _insert(self, item: HistoryItem) -> None:
@@ -100,6 +118,8 @@ class History:
     def apply(self, raw: Mapping[str, Any], previous_item_id: str | None = None) -> tuple[HistoryItem, bool] | None:
         """Add or update from a server item. Returns ``(item, added)``, or None if nothing changed
         (or the item is of a kind history does not keep, e.g. ``function_call_output``)."""
+        if self._deltas:
+            self._flush()
         item_id = raw.get("id")
         kind = raw.get("type")
         if not isinstance(item_id, str):
@@ -142,17 +162,16 @@ class History:
 
     def add_transcript_delta(self, item_id: str, content_index: int, delta: str, key: str) -> None:
         """Accumulate an assistant transcript/text delta silently (no event, like the SDK)."""
-        item = self._index.get(item_id)
-        if not isinstance(item, MessageItem):
-            return
-        while len(item.content) <= content_index:
-            item.content.append({"type": "audio" if key == "transcript" else "text", key: ""})
-        part = item.content[content_index]
-        part[key] = (part.get(key) or "") + delta
+        chunks = self._deltas.get((item_id, content_index, key))
+        if chunks is None:
+            if item_id not in self._index:
+                return
+            chunks = self._deltas[(item_id, content_index, key)] = []
+        chunks.append(delta)
 
     def set_input_transcript(self, item_id: str, transcript: str) -> tuple[HistoryItem, bool]:
         """Input transcription completed: fill the user item's audio transcript (or add a user item)."""
-        item = self._index.get(item_id)
+        item = self.get(item_id)
         if isinstance(item, MessageItem):
             for part in item.content:
                 if part["type"] == "input_audio":
@@ -164,6 +183,8 @@ class History:
         return new, True
 
     def delete(self, item_id: str) -> bool:
+        if self._deltas:
+            self._flush()
         item = self._index.pop(item_id, None)
         if item is None:
             return False

@@ -31,10 +31,12 @@ class Interrupts:
         self.suppressed: set[str] = set()
         """Response ids whose further audio must not reach the app."""
         self._tripped: set[str] = set()
+        self._by_response: dict[str, tuple[Guardrail, ...]] = {}
         self._window = GuardrailWindow(session.graph.run.guardrail_debounce_text_length)
 
     def response_finished(self, response_id: str) -> None:
         self._window.drop_response(response_id)
+        self._by_response.pop(response_id, None)
         self.suppressed.discard(response_id)
         self._tripped.discard(response_id)
 
@@ -66,27 +68,28 @@ class Interrupts:
 
     # -- output guardrails ----------------------------------------------------------------------
 
-    def _guardrails(self, response_id: str) -> list[Guardrail]:
-        agent = self._s.response_agents.get(response_id, self._s.current_agent)
-        seen: set[str] = set()
-        out = []
-        for g in (*agent.output_guardrails, *self._s.graph.output_guardrails):
-            if g.name not in seen:
-                seen.add(g.name)
-                out.append(g)
-        return out
+    def _guardrails(self, response_id: str) -> tuple[Guardrail, ...]:
+        """The response's guardrails (agent's then graph's, by name), computed once per response."""
+        cached = self._by_response.get(response_id)
+        if cached is None:
+            agent = self._s.response_agents.get(response_id, self._s.current_agent)
+            unique: dict[str, Guardrail] = {}
+            for g in (*agent.output_guardrails, *self._s.graph.output_guardrails):
+                unique.setdefault(g.name, g)
+            cached = self._by_response[response_id] = tuple(unique.values())
+        return cached
 
     async def _on_delta(self, event: ServerEvent, key: str) -> None:
         item_id = event.get("item_id", "")
         delta = event.get("delta") or ""
         self._s.add_transcript_delta(item_id, event.get("content_index", 0), delta, key)
         response_id = event.get("response_id", "")
-        if response_id in self._tripped:
+        if response_id in self._tripped or not self._guardrails(response_id):
             return
-        text, due = self._window.feed(response_id, item_id, delta)
+        text, start, due = self._window.feed(response_id, item_id, delta)
         # deny regexes on every delta: the offending words' audio follows its transcript delta,
         # so tripping here keeps it from the player; user code only every debounce characters.
-        await self._check(response_id, text, entrypoints=due)
+        await self._check(response_id, text, start=start, final=False, entrypoints=due)
 
     async def on_transcript_delta(self, event: ServerEvent) -> None:
         await self._on_delta(event, "transcript")
@@ -97,7 +100,7 @@ class Interrupts:
     async def _on_done(self, event: ServerEvent, key: str) -> None:
         tail = self._window.finish(event.get("item_id", ""), event.get(key))
         if tail is not None and tail[0] not in self._tripped:
-            await self._check(*tail)
+            await self._check(*tail, start=0, final=True)
 
     async def on_transcript_done(self, event: ServerEvent) -> None:
         await self._on_done(event, "transcript")
@@ -105,9 +108,11 @@ class Interrupts:
     async def on_text_done(self, event: ServerEvent) -> None:
         await self._on_done(event, "text")
 
-    async def _check(self, response_id: str, text: str, *, entrypoints: bool = True) -> None:
+    async def _check(self, response_id: str, text: str, *, start: int, final: bool,
+                     entrypoints: bool = True) -> None:
         guardrails = self._guardrails(response_id)
-        tripped = [r for g in guardrails if g.deny and (r := check_deny(g, text)) is not None]
+        tripped = [r for g in guardrails
+                   if g.deny and (r := check_deny(g, text, start=start, final=final)) is not None]
         if tripped:
             await self.trip(response_id, tripped, text)
             return

@@ -8,7 +8,7 @@ emit the SDK-named session events.
 
 from __future__ import annotations
 
-import base64
+from binascii import a2b_base64
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -74,7 +74,7 @@ class ServerEventReader:
         response_id = event.get("response_id", "")
         if response_id in self._s.interrupts.suppressed:
             return
-        data = base64.b64decode(event["delta"])
+        data = a2b_base64(event["delta"])
         item_id = event["item_id"]
         content_index = event.get("content_index", 0)
         self._s.playback_tracker.on_audio_received(item_id, content_index, response_id, len(data))

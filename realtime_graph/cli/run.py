@@ -91,7 +91,7 @@ def _start(path: Path, options: dict[str, Any]) -> int:
     try:
         graph = load(path)
     except ConfigError as exc:
-        sys.stderr.write(render_issues(exc.issues, "text"))
+        sys.stderr.write(render_issues(exc.issues, "text") + "\n")
         return EXIT_ERROR
     if options["model"]:
         graph = replace(graph, transport=replace(graph.transport, model=options["model"]))

@@ -33,5 +33,5 @@ def validate(path: str, fmt: str, strict: bool, no_import: bool) -> None:
     click.echo(output)
     graph = report.graph
     if fmt == "text" and graph is not None:
-        click.echo(f"{path}: valid graph {graph.version} ({len(graph.agents)} agents, start {graph.start!r})")
+        click.echo(f"{path}: valid graph {graph.version} ({len(graph.agents)} agent{'' if len(graph.agents) == 1 else 's'}, start {graph.start!r})")
     sys.exit(1 if report.errors or (strict and report.warnings) else 0)

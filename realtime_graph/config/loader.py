@@ -21,7 +21,8 @@ from .report import ValidationReport
 from .schema import validate_document
 from .yamlsource import MAX_FILE_BYTES, Document, parse_documents, plain_document
 
-__all__ = ("load", "load_dict", "load_string", "validate", "validate_dict", "validate_string")
+__all__ = ("folder_version", "load", "load_dict", "load_string", "validate", "validate_dict",
+           "validate_string")
 
 _SUFFIXES = (".yaml", ".yml")
 
@@ -31,6 +32,14 @@ def _version(parts: Sequence[tuple[str, bytes]]) -> str:
     for name, content in sorted(parts):
         digest.update(name.encode() + b"\0" + content + b"\0")
     return digest.hexdigest()[:12]
+
+
+def folder_version(path: str | os.PathLike[str]) -> str:
+    """The :attr:`Graph.version` a load of ``path`` would give, from the file bytes alone (no
+    parsing): a cheap "did anything change?" check. :raises OSError: if the files cannot be read."""
+    root = Path(path)
+    files = [f for f in root.iterdir() if f.suffix in _SUFFIXES and f.is_file()] if root.is_dir() else [root]
+    return _version([(f.name, f.read_bytes()) for f in files])
 
 
 def _read_folder(path: Path, sink: IssueSink) -> tuple[list[Document], list[tuple[str, bytes]], Path]:

@@ -47,10 +47,10 @@ async def _set_when_cancelled(event: anyio.Event) -> None:
         event.set()
 
 
-def _fingerprint(graph: Graph, module_files: Iterable[Path]) -> str:
+def _fingerprint(version: str, module_files: Iterable[Path]) -> str:
     # Graph.version hashes the definition files; a tool module edit leaves it unchanged yet
     # changes behaviour, so the module sources take part in "is this graph new?".
-    digest = hashlib.blake2b(graph.version.encode(), digest_size=16)
+    digest = hashlib.blake2b(version.encode(), digest_size=16)
     for path in sorted(module_files):
         try:
             digest.update(path.read_bytes())
@@ -91,7 +91,7 @@ class GraphReloader:
         self._fingerprint: str | None = None
         if initial is not None:
             self._module_files = user_module_files(initial)
-            self._fingerprint = _fingerprint(initial, self._module_files)
+            self._fingerprint = _fingerprint(initial.version, self._module_files)
         self._modules_changed = anyio.Event()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -105,6 +105,10 @@ class GraphReloader:
             tg.start_soon(self._load_each, receive)
             await tg.start(self._watch_folder, send)
             await tg.start(self._watch_modules, send)
+            if self._fingerprint is not None and await anyio.to_thread.run_sync(self._stale):
+                # An edit saved between the caller's own load and the watches going up would
+                # otherwise wait for the next save.
+                send.send_nowait(None)
             task_status.started()
 
     # -- watching ---------------------------------------------------------------------------
@@ -176,6 +180,15 @@ class GraphReloader:
         self._on_graph(graph)
         return graph
 
+    def _stale(self) -> bool:
+        """Do the files on disk differ from the graph last delivered (or given as ``initial``)?"""
+        from ..config import folder_version
+
+        try:
+            return _fingerprint(folder_version(self.path), self._module_files) != self._fingerprint
+        except OSError:
+            return True
+
     def _load(self) -> tuple[Graph, frozenset[Path], str]:
         from ..config import load
 
@@ -187,5 +200,5 @@ class GraphReloader:
             raise ConfigError([Issue(code="RG302", message=f"reload failed: {type(exc).__name__}: {exc}",
                                      file=str(self.path), hint="fix the file and save again")]) from exc
         module_files = user_module_files(graph)
-        return graph, module_files, _fingerprint(graph, module_files)
+        return graph, module_files, _fingerprint(graph.version, module_files)
 

@@ -246,3 +246,17 @@ async def test_missing_folder_is_a_config_error(tmp_path: Path, collector: Colle
     with pytest.raises(ConfigError) as info:
         await reloader.run()
     assert info.value.errors[0].code == "RG106"
+
+
+async def test_an_edit_saved_before_the_watches_start_is_caught_up(folder: Folder, collector: Collector) -> None:
+    initial = load_initial(folder)
+    # saved after the caller loaded its graph but before the reloader watches: no event will come
+    write(folder.root / "assistant.yaml", AGENT.format(text="early", module=folder.module))
+    reloader = reloader_for(folder, collector, initial)
+    async with anyio.create_task_group() as tg:
+        await tg.start(reloader.run)
+        kind, graph = await collector.next()
+        assert kind == "graph"
+        assert graph.agents["Assistant"].instructions.source == "early"  # type: ignore[attr-defined]
+        tg.cancel_scope.cancel()
+    assert reloader.loads == 1

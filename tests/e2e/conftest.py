@@ -31,7 +31,8 @@ from runtime.conftest import events_until
 from transports.test_protocol import strict
 
 __all__ = ("NOISE", "RecordingSimulator", "check_client_events", "concurrent_turn", "events_until",
-           "interleaves", "kinds", "load_graph", "simulator", "until_ends", "until_seen", "wire_types")
+           "interleaves", "kinds", "load_graph", "one_agent", "simulator", "until_ends", "until_seen",
+           "wire_types")
 
 NOISE = frozenset({"raw_model_event", "history_added", "history_updated", "audio"})
 """Session events most assertions leave out (each test asserts audio where it matters)."""
@@ -150,6 +151,12 @@ def kinds(events: Iterable[ev.SessionEventBase], drop: frozenset[str] = NOISE) -
 
 
 _MODULES = itertools.count()
+
+
+def one_agent(graph_settings: str = "", agent_extra: str = "") -> str:
+    """YAML for a graph whose only agent is ``assistant`` (the shape most e2e tests need)."""
+    return (f"kind: graph\nstart: assistant\n{graph_settings}\n---\n"
+            f"kind: agent\nname: assistant\ninstructions: You are helpful.\n{agent_extra}")
 
 
 @pytest.fixture

@@ -9,19 +9,10 @@ import pytest
 from realtime_graph.audio import PCM24K, silence, synthesize_speech
 from realtime_graph.runtime import Runner
 
-from .conftest import events_until, kinds, simulator, wire_types
+from .conftest import events_until, kinds, one_agent, simulator, wire_types
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-GRAPH = """
-kind: graph
-start: assistant
-{settings}
----
-kind: agent
-name: assistant
-instructions: You are helpful.
-"""
 
 SCRIPT = """
 - transcript: "hello from audio"
@@ -43,7 +34,7 @@ def _input_events(got) -> list[str]:
 
 
 async def test_server_vad_turn_speech_in_audio_out(load_graph) -> None:
-    graph, _ = load_graph(GRAPH.format(settings=""))
+    graph, _ = load_graph(one_agent())
     transport, sim = simulator(SCRIPT)
     user_audio = SPEECH + silence(PCM24K, 700)  # 700 ms of quiet > the 500 ms semantic-VAD silence
     async with Runner(graph, transport=transport).run() as session:
@@ -71,7 +62,7 @@ async def test_server_vad_turn_speech_in_audio_out(load_graph) -> None:
 
 
 async def test_manual_turn_commit_then_response_create(load_graph) -> None:
-    graph, _ = load_graph(GRAPH.format(settings="model_settings: {audio: {input: {turn_detection: null}}}"))
+    graph, _ = load_graph(one_agent("model_settings: {audio: {input: {turn_detection: null}}}"))
     transport, sim = simulator(SCRIPT)
     async with Runner(graph, transport=transport).run() as session:
         await session.send_audio(SPEECH[:len(SPEECH) // 2])

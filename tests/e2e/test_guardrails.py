@@ -15,7 +15,7 @@ import pytest
 
 from realtime_graph.runtime import Runner
 
-from .conftest import kinds, simulator, until_ends, wire_types
+from .conftest import kinds, one_agent, simulator, until_ends, wire_types
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -24,16 +24,9 @@ TEXT = ("Thanks for calling the support line today, let me look that up for you 
 OFFENDING = TEXT.split(" ").index("password")
 BYTES_PER_MS = 48  # PCM16 24 kHz
 
-DENY_GRAPH = r"""
-kind: graph
-start: assistant
----
-kind: agent
-name: assistant
-instructions: You are helpful.
-output_guardrails:
+DENY_GRAPH = one_agent(agent_extra=r"""output_guardrails:
   - {name: no_secrets, deny: ['\bpassword\b']}
-"""
+""")
 
 
 def word_offsets_ms(sim, response_id: str) -> list[float]:

@@ -13,19 +13,10 @@ import pytest
 from realtime_graph.audio import PCM24K, silence
 from realtime_graph.runtime import PlaybackTracker, Runner
 
-from .conftest import events_until, kinds, simulator, until_ends, wire_types
+from .conftest import events_until, kinds, one_agent, simulator, until_ends, wire_types
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-GRAPH = """
-kind: graph
-start: assistant
-{settings}
----
-kind: agent
-name: assistant
-instructions: You are helpful.
-"""
 
 BYTES_PER_MS = 48
 QUIET = frozenset({"raw_model_event", "history_added", "history_updated"})
@@ -36,7 +27,7 @@ def _received_ms(got, response_id: str) -> float:
 
 
 async def test_scripted_barge_in_truncates_at_what_was_played(load_graph) -> None:
-    graph, _ = load_graph(GRAPH.replace("{settings}", ""))  # default: semantic VAD, interrupt_response
+    graph, _ = load_graph(one_agent())  # default: semantic VAD, interrupt_response
     transport, sim = simulator("""
     - actions:
         - say: {text: "Let me tell you a rather long story about the sea.", audio_ms: 1000}
@@ -74,7 +65,7 @@ async def test_scripted_barge_in_truncates_at_what_was_played(load_graph) -> Non
 
 
 async def test_barge_in_without_interrupt_response_cancels_itself(load_graph) -> None:
-    graph, _ = load_graph(GRAPH.replace("{settings}", "model_settings: {audio: {input: {turn_detection: "
+    graph, _ = load_graph(one_agent("model_settings: {audio: {input: {turn_detection: "
                                         "{type: server_vad, interrupt_response: false}}}}"))
     transport, sim = simulator("""
     - actions:
@@ -100,7 +91,7 @@ async def test_barge_in_without_interrupt_response_cancels_itself(load_graph) ->
 
 
 async def test_interrupt_uses_the_reported_playback_position(load_graph) -> None:
-    graph, _ = load_graph(GRAPH.replace("{settings}", ""))
+    graph, _ = load_graph(one_agent())
     transport, sim = simulator("""
     - actions:
         - say: {text: "Here is a long answer that nobody will hear in full.", audio_ms: 1000}
@@ -141,7 +132,7 @@ async def test_interrupt_uses_the_reported_playback_position(load_graph) -> None
 
 
 async def test_interrupt_clamps_to_the_audio_received(load_graph) -> None:
-    graph, _ = load_graph(GRAPH.replace("{settings}", ""))
+    graph, _ = load_graph(one_agent())
     transport, sim = simulator("""
     - actions:
         - say: {text: "Short and complete.", audio_ms: 300}

@@ -11,22 +11,14 @@ import pytest
 from realtime_graph.errors import ConnectionLost
 from realtime_graph.runtime import Runner
 
-from .conftest import events_until, kinds, simulator, until_ends, wire_types
+from .conftest import events_until, kinds, one_agent, simulator, until_ends, wire_types
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-GRAPH = """
-kind: graph
-start: assistant
----
-kind: agent
-name: assistant
-instructions: You are helpful.
-"""
 
 
 async def test_server_error_event_then_the_session_goes_on(load_graph) -> None:
-    graph, _ = load_graph(GRAPH)
+    graph, _ = load_graph(one_agent())
     transport, sim = simulator("""
     - match: first
       actions:
@@ -50,7 +42,7 @@ async def test_server_error_event_then_the_session_goes_on(load_graph) -> None:
 
 
 async def test_error_blaming_a_client_event_is_reported_with_its_event_id(load_graph) -> None:
-    graph, _ = load_graph(GRAPH)
+    graph, _ = load_graph(one_agent())
     transport, sim = simulator()
     async with Runner(graph, transport=transport).run() as session:
         await session.send_raw({"type": "conversation.item.delete", "item_id": "item_missing", "event_id": "e1"})
@@ -78,7 +70,7 @@ async def _drain(session) -> tuple[list, BaseException | None]:
 
 
 async def test_clean_close_ends_iteration(load_graph) -> None:
-    graph, _ = load_graph(GRAPH)
+    graph, _ = load_graph(one_agent())
     transport, sim = simulator("""
     - actions:
         - say: {text: "Goodbye.", audio_ms: 200}
@@ -96,7 +88,7 @@ async def test_clean_close_ends_iteration(load_graph) -> None:
 
 
 async def test_abnormal_close_raises_connection_lost_after_queued_events(load_graph) -> None:
-    graph, _ = load_graph(GRAPH)
+    graph, _ = load_graph(one_agent())
     transport, sim = simulator("""
     - actions:
         - say: {text: "Something broke.", audio_ms: 200}

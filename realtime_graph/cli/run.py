@@ -131,7 +131,7 @@ def _unwrap(exc: BaseException) -> BaseException:
               help="Send TEXT as a user turn, wait for the full response; repeatable; exits after the last.")
 @click.option("--events", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: print every session event as one JSON line instead of the transcript.")
-@click.option("--input-wav", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--input-wav", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Stream a 16-bit WAV file as microphone input, then wait for the response.")
 @click.option("--output-wav", type=click.Path(dir_okay=False, path_type=Path),
               help="Record the assistant's audio to a WAV file.")

@@ -218,3 +218,11 @@ def test_interactive_prompt_under_a_pty_approves_a_tool(agents: Path) -> None:
     text = output.decode()
     assert "Traceback" not in text
     assert "you: booking please" not in text  # the terminal echo is the only copy of typed text
+
+
+def test_a_missing_input_wav_is_a_usage_error_before_connecting(agents: Path, tmp_path: Path) -> None:
+    result = rtgraph(agents, "--input-wav", tmp_path / "missing.wav")
+    assert result.returncode == 2
+    assert result.stdout == ""  # nothing started: no simulator notice, no session
+    assert f"Invalid value for '--input-wav': File '{tmp_path / 'missing.wav'}' does not exist." in result.stderr
+    assert "Traceback" not in result.stderr

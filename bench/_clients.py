@@ -70,18 +70,25 @@ def sdk_prepare(url: str, latencies: list[float] | None):  # type: ignore[no-unt
 
 async def sdk_consume(runner, url: str, latencies: list[float] | None) -> int:  # type: ignore[no-untyped-def]
     session = await runner.run(model_config={"url": url, "api_key": "x"})
-    count = 0
     async with session:
-        if sys.argv[2] in ("tool", "handoff"):
-            await session.send_message("go")
-        async for event in session:
-            if event.type == "audio":
-                count += 1
-            elif latencies is not None and event.type == "raw_model_event":
-                data = event.data
-                if data.type == "raw_server_event" and "_ts" in data.data and \
-                        data.data["type"] == "response.output_audio.delta":
-                    latencies.append(time.monotonic() - data.data["_ts"])
+        # the SDK wraps each server dict in a raw_server_event model event
+        return await count_audio(session, latencies,
+                                 lambda data: data.data if data.type == "raw_server_event" else None)
+
+
+async def count_audio(session, latencies: list[float] | None, server_event) -> int:  # type: ignore[no-untyped-def]
+    """Consume a session (SDK or ours): count audio events and, when ``latencies`` is given,
+    record server-send -> client-event latency of the paced audio deltas."""
+    if sys.argv[2] in ("tool", "handoff"):
+        await session.send_message("go")
+    count = 0
+    async for event in session:
+        if event.type == "audio":
+            count += 1
+        elif latencies is not None and event.type == "raw_model_event":
+            data = server_event(event.data)
+            if data is not None and data.get("type") == "response.output_audio.delta" and "_ts" in data:
+                latencies.append(time.monotonic() - data["_ts"])
     return count
 
 
@@ -122,18 +129,8 @@ def ours_prepare(url: str, latencies: list[float] | None):  # type: ignore[no-un
 
 
 async def ours_consume(runner, latencies: list[float] | None) -> int:  # type: ignore[no-untyped-def]
-    count = 0
     async with runner.run() as session:
-        if sys.argv[2] in ("tool", "handoff"):
-            await session.send_message("go")
-        async for event in session:
-            if event.type == "audio":
-                count += 1
-            elif latencies is not None and event.type == "raw_model_event":
-                data = event.data
-                if data["type"] == "response.output_audio.delta" and "_ts" in data:
-                    latencies.append(time.monotonic() - data["_ts"])
-    return count
+        return await count_audio(session, latencies, lambda data: data)
 
 
 async def idle_sessions(variant: str, url: str, n: int) -> dict[str, float]:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import anyio
 
 from ..audio import AudioFormat, format_from_wire, silence
+from ..transports import protocol
 from ..errors import ConfigError, SessionError
 from ..graph.model import thaw
 from ..runtime import events as ev
@@ -185,7 +186,7 @@ class LiveCall:
             await anyio.sleep(audio_io.CHUNK_MS / 1000)  # a microphone delivers in real time
         if not vad:
             await session.send_audio(b"", commit=True)
-            await session.send_raw({"type": "response.create"})
+            await session.send_raw(protocol.response_create())
         with anyio.move_on_after(_RESPONSE_TIMEOUT_S) as waited:
             await self._response_started.wait()
         if waited.cancelled_caught:

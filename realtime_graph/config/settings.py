@@ -43,20 +43,19 @@ _FORMAT_PATHS = (("audio", "input", "format"), ("audio", "output", "format"))
 _CREDENTIAL_HEADER = re.compile(r"authorization|key|token|secret", re.IGNORECASE)
 
 
-def _get(tree: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+_MISSING = object()
+
+
+def _get(tree: Mapping[str, Any], path: tuple[str, ...], default: Any = None) -> Any:
     for part in path:
         if not isinstance(tree, Mapping) or part not in tree:
-            return None
+            return default
         tree = tree[part]
     return tree
 
 
 def _has(tree: Mapping[str, Any], path: tuple[str, ...]) -> bool:
-    for part in path:
-        if not isinstance(tree, Mapping) or part not in tree:
-            return False
-        tree = tree[part]
-    return True
+    return _get(tree, path, _MISSING) is not _MISSING
 
 
 def _set(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..transports import protocol
+
 __all__ = ("ResponseSlot",)
 
 
@@ -33,7 +35,7 @@ class ResponseSlot:
 
     def request(self, event: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         """Ask for a response. Returns the event to send now, or None when it was queued."""
-        wanted = dict(event) if event is not None else {"type": "response.create"}
+        wanted = dict(event) if event is not None else protocol.response_create()
         if self.active is not None or self.pending is not None:
             # Coalesce: a later explicit body (a raw create with overrides) wins over a plain one.
             if self._wanted is None or len(wanted) > 1:

@@ -12,21 +12,6 @@ from __future__ import annotations
 
 from .._lazy import lazy_exports
 
-__all__ = (
-    "CLOSE",
-    "ConnectRequest",
-    "Connection",
-    "OpenAITransport",
-    "RecordingTransport",
-    "ScriptedTransport",
-    "Simulator",
-    "SimulatorScript",
-    "SimulatorTransport",
-    "Step",
-    "Transport",
-    "UnconsumedSteps",
-    "UnexpectedSend",
-)
 
 _EXPORTS = {
     "ConnectRequest": "realtime_graph.transports.base",
@@ -44,5 +29,7 @@ _EXPORTS = {
     "SimulatorTransport": "realtime_graph.transports.simulator",
 }
 
+
+__all__ = tuple(sorted(_EXPORTS, key=str.casefold))
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -12,16 +12,14 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, ConnectionClosedError, InvalidStatus, WebSocketException
 
 from ..errors import ConnectError, ConnectionLost, TransportError
 from .base import ClientEvent, Connection, ConnectRequest, ServerEvent, Transport
 from .handshake import build_headers, build_url, user_agent
-
-if TYPE_CHECKING:
-    from websockets.asyncio.client import ClientConnection
-    from websockets.exceptions import ConnectionClosed
 
 __all__ = ("OpenAITransport", "WebSocketConnection")
 
@@ -53,16 +51,12 @@ class WebSocketConnection(Connection):
 
     async def send(self, event: ClientEvent) -> None:
         """Send ``event`` as one compact JSON text frame."""
-        from websockets.exceptions import ConnectionClosed
-
         try:
             await self._ws.send(_dumps(event))
         except ConnectionClosed as exc:
             raise _lost(exc) from None
 
     async def __aiter__(self) -> AsyncIterator[ServerEvent]:
-        from websockets.exceptions import ConnectionClosedError
-
         loads = json.loads
         try:
             async for message in self._ws:
@@ -135,9 +129,6 @@ class OpenAITransport(Transport):
             await connection.aclose()
 
     async def _open(self, url: str, headers: dict[str, str]) -> ClientConnection:
-        from websockets.asyncio.client import connect
-        from websockets.exceptions import InvalidStatus, WebSocketException
-
         where = _where(url)
         try:
             return await connect(

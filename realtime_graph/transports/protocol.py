@@ -5,8 +5,8 @@ transport only ``json.dumps`` it). Nothing here does I/O, so the mapping from in
 bytes is testable without a socket; the tests validate every builder against the official
 ``openai.types.realtime.RealtimeClientEvent`` union.
 
-Server-event helpers (:func:`error_event_id`, :func:`is_function_call_done`) keep the few
-reading rules shared by the session and the simulator in one place.
+The server-event helper :func:`is_function_call_done` keeps the rule for when a tool call is
+ready to run in one place.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ __all__ = (
     "audio_append",
     "audio_clear",
     "audio_commit",
-    "error_event_id",
     "function_call_output",
     "is_function_call_done",
     "item_delete",
@@ -165,15 +164,6 @@ def item_retrieve(item_id: str, *, event_id: str | None = None) -> dict[str, Any
 def item_delete(item_id: str, *, event_id: str | None = None) -> dict[str, Any]:
     """``conversation.item.delete``."""
     return _with_event_id({"type": "conversation.item.delete", "item_id": item_id}, event_id)
-
-
-def error_event_id(event: Mapping[str, Any]) -> str | None:
-    """The client ``event_id`` a server ``error`` event blames, if any."""
-    error = event.get("error")
-    if isinstance(error, Mapping):
-        value = error.get("event_id")
-        return value if isinstance(value, str) else None
-    return None
 
 
 def is_function_call_done(event: Mapping[str, Any]) -> bool:

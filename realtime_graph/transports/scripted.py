@@ -129,11 +129,8 @@ class ScriptedConnection(Connection):
         self._closed = False
 
     def deliver(self, item: Any) -> None:
-        if not self._closed:
-            try:
-                self._send.send_nowait(item)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                pass  # nobody reads any more: the session is gone
+        if not self._closed:  # the streams are closed only by aclose(), which sets _closed first
+            self._send.send_nowait(item)
 
     async def send(self, event: ClientEvent) -> None:
         if self._closed:
@@ -204,10 +201,8 @@ class ScriptedTransport(Transport):
             connection.deliver(item)
         try:
             yield connection
-        except BaseException:
+        finally:
             await connection.aclose()
-            raise
-        await connection.aclose()
         if self.strict and self.remaining:
             raise UnconsumedSteps(self.remaining)
 

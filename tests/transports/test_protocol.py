@@ -107,9 +107,6 @@ def test_bad_input_is_rejected_with_a_clear_message(call, message: str) -> None:
 
 
 def test_server_event_readers() -> None:
-    assert p.error_event_id({"type": "error", "error": {"event_id": "rc_1"}}) == "rc_1"
-    assert p.error_event_id({"type": "error", "error": {"event_id": None}}) is None
-    assert p.error_event_id({"type": "error"}) is None
     done = {"type": "response.output_item.done", "item": {"type": "function_call", "status": "completed"}}
     assert p.is_function_call_done(done)
     assert not p.is_function_call_done({"type": "response.output_item.done",

@@ -98,7 +98,6 @@ class CassetteReplay:
         if kind == _APPEND:
             return []  # more audio than recorded: nothing to release
         expected = self._steps[0][0] if self._steps else "nothing (the cassette is finished)"
-        return [{"type": "error", "event_id": self._ids.event(), "error": {
-            "type": "invalid_request_error", "code": "cassette_mismatch",
-            "message": f"cassette expected a {expected} client event here, got {kind!r}",
-            "param": None, "event_id": event.get("event_id") if isinstance(event, dict) else None}}]
+        return [self._ids.error_event("cassette_mismatch",
+                                      f"cassette expected a {expected} client event here, got {kind!r}",
+                                      client=event)]

@@ -11,7 +11,7 @@ import base64
 import binascii
 from typing import Any
 
-from ...audio import bytes_per_ms, format_from_wire
+from ...audio import bytes_per_ms, duration_ms, format_from_wire
 from ..protocol import CLIENT_EVENT_TYPES
 from .conversation import Conversation, StoredItem
 from .model import Action, Batch, Call, Handoff, IdFactory, SimulatorScript
@@ -52,14 +52,6 @@ class SimulatorEngine:
 
     # --- helpers --------------------------------------------------------------------------------
 
-    def _event(self, kind: str, **fields: Any) -> dict[str, Any]:
-        return {"type": kind, "event_id": self.ids.event(), **fields}
-
-    def _error(self, code: str | None, message: str, *, param: str | None = None,
-               client: dict[str, Any] | None = None, kind: str = "invalid_request_error") -> dict[str, Any]:
-        event_id = client.get("event_id") if isinstance(client, dict) else None
-        return self._event("error", error={"type": kind, "code": code, "message": message,
-                                           "param": param, "event_id": event_id})
 
     @property
     def _input_format(self):
@@ -78,7 +70,7 @@ class SimulatorEngine:
 
     def open(self) -> list[dict[str, Any]]:
         """Events sent on connect: ``session.created``."""
-        return [self._event("session.created", session=self.session)]
+        return [self.ids.server_event("session.created", session=self.session)]
 
     def next_batch(self) -> Batch | None:
         """The active response's next batch (``None`` when there is nothing to generate)."""
@@ -93,14 +85,19 @@ class SimulatorEngine:
     def receive(self, event: Any) -> list[dict[str, Any]]:
         """Handle one client event; returns the immediate server events."""
         if not isinstance(event, dict) or "type" not in event:
-            return [self._error("invalid_event", "The 'type' field is missing.", client=event)]
+            return [self.ids.error_event("invalid_event", "The 'type' field is missing.", client=event)]
         kind = event["type"]
         handler = getattr(self, "_on_" + str(kind).replace(".", "_"), None)
         if kind not in CLIENT_EVENT_TYPES or handler is None:
-            return [self._error("invalid_value", f"Invalid value: '{kind}'. Supported values are: "
+            return [self.ids.error_event("invalid_value", f"Invalid value: '{kind}'. Supported values are: "
                                 + ", ".join(f"'{t}'" for t in sorted(CLIENT_EVENT_TYPES)) + ".",
                                 param="type", client=event)]
-        return handler(event)
+        try:
+            return handler(event)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:  # binascii.Error too
+            # A malformed field: the real API answers with an error event and keeps the socket.
+            # Handlers validate before they change state, so nothing is half-applied.
+            return [self.ids.error_event("invalid_value", f"Invalid value in '{kind}': {exc}", client=event)]
 
     # --- session ---------------------------------------------------------------------------------
 
@@ -108,8 +105,8 @@ class SimulatorEngine:
         try:
             self.session = apply_update(self.session, event.get("session"))
         except SessionUpdateError as exc:
-            return [self._error(exc.code, exc.message, param=exc.param, client=event)]
-        return [self._event("session.updated", session=self.session)]
+            return [self.ids.error_event(exc.code, exc.message, param=exc.param, client=event)]
+        return [self.ids.server_event("session.updated", session=self.session)]
 
     def _on_output_audio_buffer_clear(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         return []  # WebSocket sessions: the client owns playback; nothing to clear server-side
@@ -120,7 +117,7 @@ class SimulatorEngine:
         try:
             audio = base64.b64decode(event.get("audio", ""), validate=True)
         except (binascii.Error, ValueError, TypeError):
-            return [self._error("invalid_value", "Invalid value: 'audio' is not valid base64.",
+            return [self.ids.error_event("invalid_value", "Invalid value: 'audio' is not valid base64.",
                                 param="audio", client=event)]
         self._buffer += audio
         out: list[dict[str, Any]] = []
@@ -129,22 +126,27 @@ class SimulatorEngine:
                 out += self._speech_started(signal.start_ms)
             elif signal.kind == "stopped":
                 item_id = self._speech_item or self.ids.new("item_")
-                out.append(self._event("input_audio_buffer.speech_stopped", audio_end_ms=signal.end_ms,
+                out.append(self.ids.server_event("input_audio_buffer.speech_stopped", audio_end_ms=signal.end_ms,
                                        item_id=item_id))
                 out += self._commit(item_id, auto=True)
             else:
                 item_id = self.ids.new("item_")
-                out.append(self._event("input_audio_buffer.timeout_triggered", item_id=item_id,
+                out.append(self.ids.server_event("input_audio_buffer.timeout_triggered", item_id=item_id,
                                        audio_start_ms=signal.start_ms, audio_end_ms=signal.end_ms))
                 out += self._commit(item_id, auto=True)
         return out
 
-    def _speech_started(self, start_ms: int) -> list[dict[str, Any]]:
+    def _speech_event(self, start_ms: int) -> tuple[dict[str, Any], bool]:
+        """``speech_started`` for a new user item, and whether it interrupts the response."""
         self._speech_item = self.ids.new("item_")
-        out = [self._event("input_audio_buffer.speech_started", audio_start_ms=start_ms,
-                           item_id=self._speech_item)]
-        detection = self._turn_detection or {}
-        if self.responding and detection.get("interrupt_response", True):
+        event = self.ids.server_event("input_audio_buffer.speech_started", audio_start_ms=start_ms,
+                            item_id=self._speech_item)
+        return event, bool((self._turn_detection or {}).get("interrupt_response", True))
+
+    def _speech_started(self, start_ms: int) -> list[dict[str, Any]]:
+        event, interrupt = self._speech_event(start_ms)
+        out = [event]
+        if self.responding and interrupt:
             assert self.active is not None
             out += self.active.cancel("turn_detected")
             self.active = None
@@ -152,17 +154,13 @@ class SimulatorEngine:
 
     def _barge_in(self) -> tuple[list[dict[str, Any]], bool]:
         """A scripted barge-in: speech starts now; interrupt if the session says so."""
-        start = self._vad.force_start()
-        self._speech_item = self.ids.new("item_")
-        started = [self._event("input_audio_buffer.speech_started", audio_start_ms=start,
-                               item_id=self._speech_item)]
-        detection = self._turn_detection or {}
-        return started, bool(detection.get("interrupt_response", True))
+        event, interrupt = self._speech_event(self._vad.force_start())
+        return [event], interrupt
 
     def _on_input_audio_buffer_commit(self, event: dict[str, Any]) -> list[dict[str, Any]]:
-        ms = len(self._buffer) / bytes_per_ms(self._input_format)
+        ms = duration_ms(self._input_format, len(self._buffer))
         if ms < _MIN_COMMIT_MS:
-            return [self._error(
+            return [self.ids.error_event(
                 "input_audio_buffer_commit_empty",
                 "Error committing input audio buffer: buffer too small. Expected at least 100ms of "
                 f"audio, but buffer only has {ms:.2f}ms of audio.", client=event)]
@@ -172,7 +170,7 @@ class SimulatorEngine:
         self._buffer.clear()
         self._vad.reset()
         self._speech_item = None
-        return [self._event("input_audio_buffer.cleared")]
+        return [self.ids.server_event("input_audio_buffer.cleared")]
 
     def _commit(self, item_id: str, *, auto: bool) -> list[dict[str, Any]]:
         audio = bytes(self._buffer)
@@ -188,15 +186,15 @@ class SimulatorEngine:
                             heard=heard)
         previous = self.conversation.add(stored)
         out = [
-            self._event("input_audio_buffer.committed", previous_item_id=previous, item_id=item_id),
-            self._event("conversation.item.added", previous_item_id=previous, item=dict(item)),
-            self._event("conversation.item.done", previous_item_id=previous, item=dict(item)),
+            self.ids.server_event("input_audio_buffer.committed", previous_item_id=previous, item_id=item_id),
+            self.ids.server_event("conversation.item.added", previous_item_id=previous, item=dict(item)),
+            self.ids.server_event("conversation.item.done", previous_item_id=previous, item=dict(item)),
         ]
         if self.session["audio"]["input"]["transcription"] is not None:
             text = self.conversation.last_user_text() or ""
-            out.append(self._event("conversation.item.input_audio_transcription.delta", item_id=item_id,
+            out.append(self.ids.server_event("conversation.item.input_audio_transcription.delta", item_id=item_id,
                                    content_index=0, delta=text))
-            out.append(self._event("conversation.item.input_audio_transcription.completed", item_id=item_id,
+            out.append(self.ids.server_event("conversation.item.input_audio_transcription.completed", item_id=item_id,
                                    content_index=0, transcript=text,
                                    usage={"type": "duration", "seconds": stored.audio_ms / 1000}))
         detection = self._turn_detection
@@ -209,19 +207,19 @@ class SimulatorEngine:
     def _on_conversation_item_create(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         item = event.get("item")
         if not isinstance(item, dict) or "type" not in item:
-            return [self._error("missing_required_parameter", "Missing required parameter: 'item.type'.",
+            return [self.ids.error_event("missing_required_parameter", "Missing required parameter: 'item.type'.",
                                 param="item.type", client=event)]
         previous_id = event.get("previous_item_id")
         if previous_id not in (None, "root") and self.conversation.find(previous_id) is None:
-            return [self._error("invalid_value", f"Invalid value: previous_item_id '{previous_id}' "
+            return [self.ids.error_event("invalid_value", f"Invalid value: previous_item_id '{previous_id}' "
                                 "does not exist in the conversation.", param="previous_item_id", client=event)]
         if item["type"] == "function_call_output" and item.get("call_id") not in self.conversation.call_names():
-            return [self._error("invalid_value", "Tool call ID '{}' not found in conversation.".format(
+            return [self.ids.error_event("invalid_value", "Tool call ID '{}' not found in conversation.".format(
                 item.get("call_id")), param="item.call_id", client=event)]
         if item.get("role") == "assistant" and any(
             p.get("type") == "output_audio" for p in item.get("content", [])
         ):
-            return [self._error("invalid_value", "Assistant audio messages cannot be created.",
+            return [self.ids.error_event("invalid_value", "Assistant audio messages cannot be created.",
                                 param="item.content", client=event)]
         wire = {"id": item.get("id") or self.ids.new("item_"), **{k: v for k, v in item.items() if k != "id"}}
         wire.setdefault("status", "completed")
@@ -233,23 +231,23 @@ class SimulatorEngine:
             stored.audio_ms = len(audio) // bytes_per_ms(self._input_format)
             wire["content"] = [{k: v for k, v in p.items() if k != "audio"} for p in wire["content"]]
         previous = self.conversation.add(stored, previous_id)
-        return [self._event("conversation.item.added", previous_item_id=previous, item=dict(wire)),
-                self._event("conversation.item.done", previous_item_id=previous, item=dict(wire))]
+        return [self.ids.server_event("conversation.item.added", previous_item_id=previous, item=dict(wire)),
+                self.ids.server_event("conversation.item.done", previous_item_id=previous, item=dict(wire))]
 
     def _on_conversation_item_retrieve(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         stored = self.conversation.find(event.get("item_id", ""))
         if stored is None:
             return [self._item_missing(event)]
-        return [self._event("conversation.item.retrieved", item=self.conversation.retrieved(stored))]
+        return [self.ids.server_event("conversation.item.retrieved", item=self.conversation.retrieved(stored))]
 
     def _on_conversation_item_delete(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         item_id = event.get("item_id", "")
         if not self.conversation.delete(item_id):
             return [self._item_missing(event)]
-        return [self._event("conversation.item.deleted", item_id=item_id)]
+        return [self.ids.server_event("conversation.item.deleted", item_id=item_id)]
 
     def _item_missing(self, event: dict[str, Any]) -> dict[str, Any]:
-        return self._error("invalid_value", f"Item with item_id '{event.get('item_id')}' not found.",
+        return self.ids.error_event("invalid_value", f"Item with item_id '{event.get('item_id')}' not found.",
                            param="item_id", client=event)
 
     def _on_conversation_item_truncate(self, event: dict[str, Any]) -> list[dict[str, Any]]:
@@ -262,12 +260,12 @@ class SimulatorEngine:
         is_audio = generated is not None or stored.item.get("role") == "assistant" and any(
             p.get("type") == "output_audio" for p in stored.item.get("content", []))
         if not is_audio:
-            return [self._error("unsupported_content_type", "Only model output audio messages can be "
+            return [self.ids.error_event("unsupported_content_type", "Only model output audio messages can be "
                                 "truncated", param="item_id", client=event)]
         available = generated if generated is not None else stored.audio_ms
         end_ms = event.get("audio_end_ms", 0)
-        if not isinstance(end_ms, int) or end_ms > available:
-            return [self._error("invalid_value", f"Audio content of {available}ms is already "
+        if not isinstance(end_ms, int) or not 0 <= end_ms <= available:
+            return [self.ids.error_event("invalid_value", f"Audio content of {available}ms is already "
                                 f"shorter than {end_ms}ms", param="audio_end_ms", client=event)]
         if generated is not None:
             assert self.active is not None
@@ -278,7 +276,7 @@ class SimulatorEngine:
             stored.audio_ms = end_ms
             # The server drops the transcript so no unheard text stays in context.
             stored.item["content"] = [{"type": "output_audio", "transcript": ""}]
-        return [self._event("conversation.item.truncated", item_id=item_id,
+        return [self.ids.server_event("conversation.item.truncated", item_id=item_id,
                             content_index=event.get("content_index", 0), audio_end_ms=end_ms)]
 
     # --- responses ------------------------------------------------------------------------------
@@ -286,7 +284,7 @@ class SimulatorEngine:
     def _on_response_create(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         if self.responding:
             assert self.active is not None
-            return [self._error(
+            return [self.ids.error_event(
                 "conversation_already_has_active_response",
                 f"Conversation already has an active response in progress: {self.active.id}. "
                 "Wait until the response is finished before creating a new one.", client=event)]
@@ -295,7 +293,7 @@ class SimulatorEngine:
     def _on_response_cancel(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         wanted = event.get("response_id")
         if not self.responding or (wanted and self.active is not None and wanted != self.active.id):
-            return [self._error("response_cancel_not_active",
+            return [self.ids.error_event("response_cancel_not_active",
                                 "Cancellation failed: no active response found", client=event)]
         assert self.active is not None
         events = self.active.cancel("client_cancelled")
@@ -332,7 +330,7 @@ class SimulatorEngine:
         try:
             fmt = format_from_wire(output.get("format", session["audio"]["output"]["format"]))
         except ValueError as exc:
-            return [self._error("invalid_value", str(exc), param="response.audio.output.format", client=event)]
+            return [self.ids.error_event("invalid_value", str(exc), param="response.audio.output.format", client=event)]
         modalities = params.get("output_modalities", session["output_modalities"])
         config = ResponseConfig(
             modality="text" if modalities == ["text"] else "audio",

@@ -144,3 +144,14 @@ class IdFactory:
 
     def event(self) -> str:
         return self.new("event_")
+
+    def server_event(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """A server event with a fresh ``event_id``."""
+        return {"type": kind, "event_id": self.event(), **fields}
+
+    def error_event(self, code: str | None, message: str, *, param: str | None = None,
+                    client: Any = None, kind: str = "invalid_request_error") -> dict[str, Any]:
+        """An ``error`` event; ``error.event_id`` echoes the offending client event's id."""
+        event_id = client.get("event_id") if isinstance(client, dict) else None
+        return self.server_event("error", error={"type": kind, "code": code, "message": message,
+                                                 "param": param, "event_id": event_id})

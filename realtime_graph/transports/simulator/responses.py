@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...audio import AudioFormat, bytes_per_ms, synthesize_speech
+from ...audio import AudioFormat, bytes_per_ms, duration_ms, synthesize_speech
 from .conversation import Conversation, StoredItem
 from .model import Action, Batch, BargeIn, Call, Delay, Disconnect, Fail, IdFactory, Say
 
@@ -84,9 +84,6 @@ class ResponseRun:
         """Whether this is a real response (errors/delays/disconnects alone are not)."""
         self._steps = self._run()
 
-    def _event(self, kind: str, **fields: Any) -> dict[str, Any]:
-        return {"type": kind, "event_id": self._ids.event(), **fields}
-
     def next_batch(self) -> Batch | None:
         """The next batch, or ``None`` when the response is over."""
         if self.finished:
@@ -99,8 +96,7 @@ class ResponseRun:
     def cancel(self, reason: str) -> list[dict[str, Any]]:
         """Stop now: trailing done events and ``response.done`` (``cancelled``/``reason``)."""
         self._steps.close()
-        self.finished = True
-        return self._close_open() + self._done("cancelled", {"type": "cancelled", "reason": reason})
+        return self.cancel_in_place(reason)
 
     # --- the response body -----------------------------------------------------------------------
 
@@ -123,7 +119,7 @@ class ResponseRun:
     def _run(self) -> Iterator[Batch]:
         wraps = self.wraps
         if wraps:
-            yield Batch([self._event("response.created", response=self._response("in_progress", None, None))])
+            yield Batch([self._ids.server_event("response.created", response=self._response("in_progress", None, None))])
         for index, action in enumerate(self._actions):
             if isinstance(action, Say):
                 barge = self._actions[index + 1] if index + 1 < len(self._actions) else None
@@ -134,9 +130,7 @@ class ResponseRun:
             elif isinstance(action, Call):
                 yield from self._call(action)
             elif isinstance(action, Fail):
-                error = {"type": action.type, "code": action.code, "message": action.message,
-                         "param": None, "event_id": None}
-                yield Batch([self._event("error", error=error)])
+                yield Batch([self._ids.error_event(action.code, action.message, kind=action.type)])
             elif isinstance(action, Delay):
                 yield Batch(wait_ms=action.ms)
             elif isinstance(action, Disconnect):
@@ -150,9 +144,9 @@ class ResponseRun:
         previous = self._conversation.add(stored)
         self._open = _Open(index=len(self._output), item=item, previous=previous, part=part)
         return [
-            self._event("response.output_item.added", response_id=self.id,
+            self._ids.server_event("response.output_item.added", response_id=self.id,
                         output_index=self._open.index, item=dict(item, content=[]) if part else dict(item)),
-            self._event("conversation.item.added", previous_item_id=previous,
+            self._ids.server_event("conversation.item.added", previous_item_id=previous,
                         item=dict(item, content=[]) if part else dict(item)),
         ]
 
@@ -170,14 +164,14 @@ class ResponseRun:
         assert open_ is not None
         ids = self._ids_of(open_)
         empty = {"type": "audio", "transcript": ""} if part == "audio" else {"type": "text", "text": ""}
-        events.append(self._event("response.content_part.added", **ids, part=empty))
+        events.append(self._ids.server_event("response.content_part.added", **ids, part=empty))
         yield Batch(events)
         words = say.text.split(" ")
         if part == "text":
             for i, word in enumerate(words):
                 delta = word if i == 0 else " " + word
                 open_.text += delta
-                yield Batch([self._event("response.output_text.delta", **ids, delta=delta)])
+                yield Batch([self._ids.server_event("response.output_text.delta", **ids, delta=delta)])
         else:
             fmt = self._config.audio_format
             total_ms = say.audio_ms if say.audio_ms is not None else default_audio_ms(say.text)
@@ -190,12 +184,12 @@ class ResponseRun:
                 if last > first:
                     delta = (" " if first else "") + " ".join(words[first:last])
                     open_.text += delta
-                    batch.append(self._event("response.output_audio_transcript.delta", **ids, delta=delta))
+                    batch.append(self._ids.server_event("response.output_audio_transcript.delta", **ids, delta=delta))
                 piece = audio[n * chunk:(n + 1) * chunk]
                 open_.audio += piece
-                batch.append(self._event("response.output_audio.delta", **ids,
+                batch.append(self._ids.server_event("response.output_audio.delta", **ids,
                                          delta=base64.b64encode(piece).decode("ascii")))
-                yield Batch(batch, pace_ms=len(piece) / bytes_per_ms(fmt))
+                yield Batch(batch, pace_ms=duration_ms(fmt, len(piece)))
                 if barge_at_ms is not None and len(open_.audio) >= barge_at_ms * bytes_per_ms(fmt):
                     started, interrupt = self._barge_in()
                     if interrupt:
@@ -236,8 +230,8 @@ class ResponseRun:
         for start in range(0, len(call.arguments), step):
             delta = call.arguments[start:start + step]
             open_.text += delta
-            yield Batch([self._event("response.function_call_arguments.delta", **ids, delta=delta)])
-        yield Batch([self._event("response.function_call_arguments.done", **ids, name=call.tool,
+            yield Batch([self._ids.server_event("response.function_call_arguments.delta", **ids, delta=delta)])
+        yield Batch([self._ids.server_event("response.function_call_arguments.done", **ids, name=call.tool,
                                  arguments=call.arguments)])
         self._output_tokens += 10 + len(call.arguments) // 4
         yield Batch(self._close_open(status="completed"))
@@ -252,15 +246,15 @@ class ResponseRun:
         if open_.part is not None:
             ids = self._ids_of(open_)
             if open_.part == "audio":
-                events.append(self._event("response.output_audio.done", **ids))
-                events.append(self._event("response.output_audio_transcript.done", **ids, transcript=open_.text))
+                events.append(self._ids.server_event("response.output_audio.done", **ids))
+                events.append(self._ids.server_event("response.output_audio_transcript.done", **ids, transcript=open_.text))
                 final_part = {"type": "audio", "transcript": open_.text}
                 item["content"] = [{"type": "output_audio", "transcript": open_.text}]
             else:
-                events.append(self._event("response.output_text.done", **ids, text=open_.text))
+                events.append(self._ids.server_event("response.output_text.done", **ids, text=open_.text))
                 final_part = {"type": "text", "text": open_.text}
                 item["content"] = [{"type": "output_text", "text": open_.text}]
-            events.append(self._event("response.content_part.done", **ids, part=final_part))
+            events.append(self._ids.server_event("response.content_part.done", **ids, part=final_part))
         else:
             item["arguments"] = open_.text
         item["status"] = status
@@ -271,11 +265,11 @@ class ResponseRun:
             stored.audio = bytes(kept)
             stored.audio_ms = len(kept) // per_ms
             if open_.truncated_ms is not None:  # rebinding: the events below keep the full content
-                stored.item["content"] = [{"type": "output_audio", "transcript": ""}]
+                stored.item = dict(item, content=[{"type": "output_audio", "transcript": ""}])
         self._output.append(dict(item))
-        events.append(self._event("response.output_item.done", response_id=self.id,
+        events.append(self._ids.server_event("response.output_item.done", response_id=self.id,
                                   output_index=open_.index, item=dict(item)))
-        events.append(self._event("conversation.item.done", previous_item_id=open_.previous, item=dict(item)))
+        events.append(self._ids.server_event("conversation.item.done", previous_item_id=open_.previous, item=dict(item)))
         return events
 
     def _done(self, status: str, details: Any) -> list[dict[str, Any]]:
@@ -291,8 +285,8 @@ class ResponseRun:
             "output_token_details": {"text_tokens": out, "audio_tokens": 0},
         }
         return [
-            self._event("response.done", response=self._response(status, details, usage)),
-            self._event("rate_limits.updated", rate_limits=[
+            self._ids.server_event("response.done", response=self._response(status, details, usage)),
+            self._ids.server_event("rate_limits.updated", rate_limits=[
                 {"name": "tokens", "limit": 40000, "remaining": 40000 - inp - out, "reset_seconds": 0.06}
             ]),
         ]

@@ -22,6 +22,8 @@ from .model import Batch
 
 __all__ = ("BETA_ERROR", "EngineLike", "serve_engine")
 
+_dumps = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per event
+
 BETA_ERROR = {
     "type": "invalid_request_error",
     "code": "beta_api_shape_disabled",
@@ -80,7 +82,7 @@ async def _handle(ws: Any, factory: EngineFactory, realtime_factor: float) -> No
                     await ws.close(*item)
                     return
                 for event in item:
-                    await ws.send(json.dumps(event, separators=(",", ":")))
+                    await ws.send(_dumps(event))
 
     async def pump() -> None:
         async with kick_recv:

@@ -16,8 +16,7 @@ from ..errors import SessionError
 from ..graph.model import Agent, Entrypoint, Handoff, Tool, ToolErrorInfo
 from ..transports import protocol
 from . import events as ev
-from .settings import tool_names_problem
-from .tools import call_entrypoint, format_tool_error, run_tool
+from .tools import call_entrypoint, describe, format_tool_error, parse_arguments, run_tool
 
 if TYPE_CHECKING:
     from .session import Session
@@ -49,29 +48,32 @@ class ToolCalls:
         name, arguments = item.get("name") or "", item.get("arguments") or ""
         self.running += 1
         if self._s.graph.run.async_tool_calls:
-            self._s.start_soon(self._handle, agent, name, call_id, arguments)
+            self._s.start_soon(self._counted, self._handle, agent, name, call_id, arguments)
         else:
-            await self._handle(agent, name, call_id, arguments)
+            await self._counted(self._handle, agent, name, call_id, arguments)
 
-    async def _handle(self, agent: Agent, name: str, call_id: str, arguments: str) -> None:
+    async def _counted(self, fn: Any, *args: Any) -> None:
+        """Run ``fn`` as one in-flight call (counted in ``running`` by the caller), then settle."""
         try:
-            target = agent.tool(name)
-            if target is None:
-                await self._unknown(agent, name, call_id)
-            elif isinstance(target, Handoff):
-                await self._handoff(agent, target, call_id)
-            elif await self._needs_approval(agent, target, call_id, arguments):
-                self.parked[call_id] = (agent, target, arguments)
-                self._s.emit(ev.ToolApprovalRequiredEvent(agent=agent, tool=name, call_id=call_id,
-                                                          arguments=arguments))
-            elif self.sticky.get(name) is False:
-                await self._reject(agent, target, call_id, arguments, None)
-            else:
-                await self._run(agent, target, call_id, arguments)
+            await fn(*args)
         finally:
             self.running -= 1
-            await self._s.updates.at_safe_point()
-            self._s.notify()
+            await self._s.settle()
+
+    async def _handle(self, agent: Agent, name: str, call_id: str, arguments: str) -> None:
+        target = agent.tool(name)
+        if target is None:
+            await self._unknown(agent, name, call_id)
+        elif isinstance(target, Handoff):
+            await self._handoff(agent, target, call_id)
+        elif await self._needs_approval(agent, target, call_id, arguments):
+            self.parked[call_id] = (agent, target, arguments)
+            self._s.emit(ev.ToolApprovalRequiredEvent(agent=agent, tool=name, call_id=call_id,
+                                                      arguments=arguments))
+        elif self.sticky.get(name) is False:
+            await self._reject(agent, target, call_id, arguments, None)
+        else:
+            await self._run(agent, target, call_id, arguments)
 
     async def _needs_approval(self, agent: Agent, tool: Tool, call_id: str, arguments: str) -> bool:
         needs = tool.needs_approval
@@ -79,16 +81,15 @@ class ToolCalls:
             return False
         if not isinstance(needs, Entrypoint):
             return bool(needs)
+        parsed = parse_arguments(tool, arguments)
+        if isinstance(parsed, str):
+            return False  # unusable arguments: nothing would run; run_tool tells the model why
         try:
-            parsed = json.loads(arguments) if arguments.strip() else {}
             return bool(await call_entrypoint(needs, parsed, self._s.call_context(agent, tool.name, call_id)))
         except Exception as exc:  # fail closed: an unanswerable check means "ask a human"
-            self._error(f"needs_approval check for tool {tool.name!r} failed ({type(exc).__name__}: "
-                        f"{exc}); asking for approval", tool=tool.name, call_id=call_id)
+            self._s.error(f"needs_approval check for tool {tool.name!r} failed ({describe(exc)}); "
+                          f"asking for approval", tool=tool.name, call_id=call_id)
             return True
-
-    def _error(self, message: str, **extra: Any) -> None:
-        self._s.emit(ev.ErrorEvent(error={"message": message, **extra}))
 
     async def send_output(self, call_id: str, text: str) -> None:
         """``function_call_output`` then a (sequenced) ``response.create``."""
@@ -103,9 +104,9 @@ class ToolCalls:
         context = self._s.call_context(agent, tool.name, call_id)
         outcome, problem = await run_tool(tool, arguments, context, self._s.graph.run.tool_error_formatter)
         if outcome.error is not None:
-            self._error(outcome.error.default_message, kind=outcome.error.kind, tool=tool.name, call_id=call_id)
+            self._s.error(outcome.error.default_message, kind=outcome.error.kind, tool=tool.name, call_id=call_id)
         if problem:
-            self._error(problem, tool=tool.name, call_id=call_id)
+            self._s.error(problem, tool=tool.name, call_id=call_id)
         await self.send_output(call_id, outcome.text)
         end = ev.ToolEndEvent(agent=agent, tool=tool.name, call_id=call_id, arguments=arguments,
                               output=outcome.value)
@@ -117,9 +118,9 @@ class ToolCalls:
         message = f"Tool {name} not found"
         text, problem = await format_tool_error(self._s.graph.run.tool_error_formatter,
                                                 ToolErrorInfo("unknown_tool", name, call_id, message))
-        self._error(message, kind="unknown_tool", tool=name, call_id=call_id, agent=agent.name)
+        self._s.error(message, kind="unknown_tool", tool=name, call_id=call_id, agent=agent.name)
         if problem:
-            self._error(problem, tool=name, call_id=call_id)
+            self._s.error(problem, tool=name, call_id=call_id)
         await self.send_output(call_id, text)
 
     async def _reject(self, agent: Agent, tool: Tool, call_id: str, arguments: str, message: str | None) -> None:
@@ -129,7 +130,7 @@ class ToolCalls:
                 self._s.graph.run.tool_error_formatter,
                 ToolErrorInfo("approval_rejected", tool.name, call_id, REJECTED))
             if problem:
-                self._error(problem, tool=tool.name, call_id=call_id)
+                self._s.error(problem, tool=tool.name, call_id=call_id)
         await self.send_output(call_id, text)
         end = ev.ToolEndEvent(agent=agent, tool=tool.name, call_id=call_id, arguments=arguments, output=text)
         self._s.emit(end)
@@ -147,36 +148,25 @@ class ToolCalls:
 
     async def approve(self, call_id: str, always: bool) -> None:
         agent, tool, arguments = self._take_parked(call_id, always, True)
-        self._s.start_soon(self._finish_parked, self._run, agent, tool, call_id, arguments)
+        self._s.start_soon(self._counted, self._run, agent, tool, call_id, arguments)
 
     async def reject(self, call_id: str, always: bool, message: str | None) -> None:
         agent, tool, arguments = self._take_parked(call_id, always, False)
-        await self._finish_parked(self._reject, agent, tool, call_id, arguments, message)
-
-    async def _finish_parked(self, fn: Any, *args: Any) -> None:
-        try:
-            await fn(*args)
-        finally:
-            self.running -= 1
-            await self._s.updates.at_safe_point()
-            self._s.notify()
+        await self._counted(self._reject, agent, tool, call_id, arguments, message)
 
     async def _handoff(self, agent: Agent, handoff: Handoff, call_id: str) -> None:
         graph = self._s.graph
-        target = graph.agents.get(handoff.target)
-        problem = (f"agent {handoff.target!r} is not in the graph" if target is None
-                   else tool_names_problem(target))
-        config: dict[str, Any] | None = None
-        if problem is None and target is not None:
-            try:
-                if handoff.on_handoff is not None:
-                    await call_entrypoint(handoff.on_handoff,
-                                          self._s.call_context(agent, handoff.tool_name, call_id))
-                config, _ = self._s.updates.session_for(graph, target, self._s.values)
-            except Exception as exc:  # user code or template: the handoff does not happen
-                problem = f"{type(exc).__name__}: {exc}"
-        if problem is not None or target is None or config is None:
-            self._error(f"handoff to {handoff.target!r} failed: {problem}", call_id=call_id)
+        try:
+            target = graph.agents.get(handoff.target)
+            if target is None:  # a hand-built graph; the loader reports this as RG205
+                raise SessionError(f"agent {handoff.target!r} is not in the graph")
+            if handoff.on_handoff is not None:
+                await call_entrypoint(handoff.on_handoff,
+                                      self._s.call_context(agent, handoff.tool_name, call_id))
+            config, _ = self._s.updates.session_for(graph, target, self._s.values)
+        except Exception as exc:  # user code, template or tool names: the handoff does not happen
+            problem = str(exc) if isinstance(exc, SessionError) else describe(exc)
+            self._s.error(f"handoff to {handoff.target!r} failed: {problem}", call_id=call_id)
             await self.send_output(call_id, f"Handoff to {handoff.target} failed.")
             return
         self._s.set_agent(target)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..graph.model import Guardrail, GuardrailResult
+from ..graph.model import Graph, Guardrail, GuardrailResult
 from ..transports import protocol
 from ..transports.base import ServerEvent
 from . import events as ev
 from .guardrails import GuardrailWindow, check_deny, run_guardrail
+from .tools import describe
 from .settings import interrupt_response
 
 if TYPE_CHECKING:
@@ -33,6 +34,10 @@ class Interrupts:
         self._tripped: set[str] = set()
         self._by_response: dict[str, tuple[Guardrail, ...]] = {}
         self._window = GuardrailWindow(session.graph.run.guardrail_debounce_text_length)
+
+    def adopt(self, graph: Graph) -> None:
+        """A hot-reloaded graph: later checks follow its run settings."""
+        self._window.debounce = graph.run.guardrail_debounce_text_length
 
     def response_finished(self, response_id: str) -> None:
         self._window.drop_response(response_id)
@@ -84,12 +89,15 @@ class Interrupts:
         delta = event.get("delta") or ""
         self._s.add_transcript_delta(item_id, event.get("content_index", 0), delta, key)
         response_id = event.get("response_id", "")
-        if response_id in self._tripped or not self._guardrails(response_id):
+        if response_id in self._tripped:
+            return
+        guardrails = self._guardrails(response_id)
+        if not guardrails:
             return
         text, start, due = self._window.feed(response_id, item_id, delta)
         # deny regexes on every delta: the offending words' audio follows its transcript delta,
         # so tripping here keeps it from the player; user code only every debounce characters.
-        await self._check(response_id, text, start=start, final=False, entrypoints=due)
+        await self._check(guardrails, response_id, text, start=start, final=False, entrypoints=due)
 
     async def on_transcript_delta(self, event: ServerEvent) -> None:
         await self._on_delta(event, "transcript")
@@ -100,7 +108,8 @@ class Interrupts:
     async def _on_done(self, event: ServerEvent, key: str) -> None:
         tail = self._window.finish(event.get("item_id", ""), event.get(key))
         if tail is not None and tail[0] not in self._tripped:
-            await self._check(*tail, start=0, final=True)
+            response_id, text = tail
+            await self._check(self._guardrails(response_id), response_id, text, start=0, final=True)
 
     async def on_transcript_done(self, event: ServerEvent) -> None:
         await self._on_done(event, "transcript")
@@ -108,9 +117,8 @@ class Interrupts:
     async def on_text_done(self, event: ServerEvent) -> None:
         await self._on_done(event, "text")
 
-    async def _check(self, response_id: str, text: str, *, start: int, final: bool,
-                     entrypoints: bool = True) -> None:
-        guardrails = self._guardrails(response_id)
+    async def _check(self, guardrails: tuple[Guardrail, ...], response_id: str, text: str, *,
+                     start: int, final: bool, entrypoints: bool = True) -> None:
         tripped = [r for g in guardrails
                    if g.deny and (r := check_deny(g, text, start=start, final=final)) is not None]
         if tripped:
@@ -126,8 +134,7 @@ class Interrupts:
         try:
             result = await run_guardrail(guardrail, text, self._s.call_context(agent))
         except Exception as exc:  # a broken guardrail is reported and skipped
-            self._s.emit(ev.ErrorEvent(error={"message": f"guardrail {guardrail.name!r} failed: "
-                                                         f"{type(exc).__name__}: {exc}"}))
+            self._s.error(f"guardrail {guardrail.name!r} failed: {describe(exc)}")
             return
         if result.tripwire_triggered:
             await self.trip(response_id, [result], text)

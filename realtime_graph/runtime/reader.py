@@ -114,8 +114,7 @@ class ServerEventReader:
         create = self._s.slot.on_done(response_id)
         if create is not None:
             await self._s.send(create)
-        await self._s.updates.at_safe_point()
-        self._s.notify()
+        await self._s.settle()
 
     async def _on_item(self, event: ServerEvent) -> None:
         item = event.get("item")
@@ -143,5 +142,4 @@ class ServerEventReader:
         create = self._s.slot.on_error(error)
         if create is not None:
             await self._s.send(create)
-        await self._s.updates.at_safe_point()
-        self._s.notify()
+        await self._s.settle()

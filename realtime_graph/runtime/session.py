@@ -5,14 +5,12 @@ session events) and every tool/guardrail/hook task, and sends the initial ``sess
 ``async for event in session`` drains the session events. Leaving the ``async with`` (normally,
 on error or on cancellation) cancels the tasks and closes the connection.
 
-Per server event the hot path is: one dict lookup on ``type``, a bound method, and (for audio) one
-base64 decode; no validation models, no copies. Tool calls, approvals and handoffs live in
-:mod:`.calls`; barge-in and guardrail cut-offs in :mod:`.interrupts`.
+Server events are handled by :mod:`.reader` (the per-event hot path); tool calls, approvals and
+handoffs by :mod:`.calls`; barge-in and guardrail cut-offs by :mod:`.interrupts`.
 """
 
 from __future__ import annotations
 
-import base64
 import math
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack
@@ -24,7 +22,7 @@ import anyio
 from ..errors import ConnectionLost, SessionError
 from ..graph.model import Agent, CallContext, Graph
 from ..transports import protocol
-from ..transports.base import ClientEvent, Connection, ConnectRequest, ServerEvent, Transport
+from ..transports.base import ClientEvent, Connection, ConnectRequest, Transport
 from . import events as ev
 from .calls import ToolCalls
 from .history import History, HistoryItem
@@ -32,8 +30,8 @@ from .reader import ServerEventReader
 from .interrupts import Interrupts
 from .playback import PlaybackTracker
 from .responses import ResponseSlot
-from .tools import call_entrypoint
-from .settings import build_session, connect_model, instruction_values, output_format, tool_names_problem
+from .tools import call_entrypoint, describe
+from .settings import build_session, connect_model, instruction_values, output_format
 from .updates import GraphUpdates
 
 __all__ = ("Session",)
@@ -92,9 +90,6 @@ class Session:
         if self._stack is not None:
             raise SessionError("a session can be entered only once; call runner.run() again")
         self._values = instruction_values(self._graph, self.context)
-        problem = tool_names_problem(self._agent)
-        if problem:
-            raise SessionError(problem)
         initial = build_session(self._graph, self._agent, self._values, call_id=self.call_id,
                                 include_tracing=True)
         self.updates.lock(initial)
@@ -158,6 +153,7 @@ class Session:
                 self._delivered += 1
                 if self._drained is not None and self._delivered >= self._drain_target:
                     self._drained.set()
+                    self._drained = None
                 yield event
         except anyio.ClosedResourceError:
             return  # iterated after the session was exited
@@ -165,6 +161,7 @@ class Session:
             self._iterating = False
             if self._drained is not None:
                 self._drained.set()
+                self._drained = None
         if self._failure is not None:
             failure, self._failure = self._failure, None
             raise failure
@@ -205,6 +202,15 @@ class Session:
         create = self.slot.request(event)
         if create is not None:
             await self.send(create)
+
+    def error(self, message: str, **extra: Any) -> None:
+        """Report a recoverable problem as an ``error`` event; the session goes on."""
+        self.emit(ev.ErrorEvent(error={"message": message, **extra}))
+
+    async def settle(self) -> None:
+        """Something in flight finished: apply a pending hot reload if now safe, wake waiters."""
+        await self.updates.at_safe_point()
+        self.notify()
 
     def notify(self) -> None:
         """Wake :meth:`wait_idle` callers (state that ``is_idle`` depends on changed)."""
@@ -251,6 +257,7 @@ class Session:
 
     def set_graph(self, graph: Graph, agent: Agent, values: dict[str, Any]) -> None:
         self._graph, self._agent, self._values = graph, agent, values
+        self.interrupts.adopt(graph)
 
     def set_agent(self, agent: Agent) -> None:
         self._agent = agent
@@ -264,8 +271,7 @@ class Session:
             try:
                 await call_entrypoint(entrypoint, event)
             except Exception as exc:  # user code must never crash the session
-                self.emit(ev.ErrorEvent(error={"message": f"hook {hook} ({entrypoint.ref}) failed: "
-                                                          f"{type(exc).__name__}: {exc}"}))
+                self.error(f"hook {hook} ({entrypoint.ref}) failed: {describe(exc)}")
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -312,9 +318,6 @@ class Session:
         agent = self._graph.agents.get(name)
         if agent is None:
             raise SessionError(f"no agent named {name!r} in the graph; agents: {', '.join(self._graph.agents)}")
-        problem = tool_names_problem(agent)
-        if problem:
-            raise SessionError(problem)
         config, _ = self.updates.session_for(self._graph, agent, self._values)
         self._agent = agent
         await self.send(protocol.session_update(config))
@@ -347,12 +350,11 @@ class Session:
                 raise SessionError("the connection closed before the session became idle")
             await self._idle.wait()
         if self._iterating and self._delivered < self._emitted:
-            self._drain_target = self._emitted
-            self._drained = anyio.Event()
-            try:
-                await self._drained.wait()
-            finally:
-                self._drained = None
+            # Every waiter shares one event, released once the furthest target is delivered.
+            self._drain_target = max(self._drain_target, self._emitted)
+            if self._drained is None:
+                self._drained = anyio.Event()
+            await self._drained.wait()
 
     @property
     def is_idle(self) -> bool:

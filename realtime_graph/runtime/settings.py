@@ -22,7 +22,6 @@ from ..graph.model import Agent, Graph, Secret, thaw
 
 __all__ = (
     "DEFAULT_MODEL",
-    "LOCKED_AFTER_CONNECT",
     "build_session",
     "connect_model",
     "instruction_values",
@@ -34,9 +33,6 @@ __all__ = (
 DEFAULT_MODEL = "gpt-realtime-2.1"
 
 _PCM = {"type": "audio/pcm", "rate": 24000}
-
-LOCKED_AFTER_CONNECT = ("audio.input.format", "audio.output.format")
-"""Settings the session keeps from its first update: changing them mid-call breaks telephony."""
 
 _MERGED = frozenset({"audio", "input", "output"})
 
@@ -109,7 +105,14 @@ def tool_names_problem(agent: Agent) -> str | None:
 
 def build_session(graph: Graph, agent: Agent, values: Mapping[str, Any], *,
                   call_id: str | None = None, include_tracing: bool = False) -> dict[str, Any]:
-    """The GA ``session`` object for ``agent`` (instructions rendered with ``values``)."""
+    """The GA ``session`` object for ``agent`` (instructions rendered with ``values``).
+
+    :raises SessionError: if the agent's tools and handoffs do not have unique names (the loader
+        reports this as RG206; graphs built in Python are checked here).
+    """
+    problem = tool_names_problem(agent)
+    if problem:
+        raise SessionError(problem)
     session = _defaults(call_id)
     _overlay(session, graph.model_settings)
     _overlay(session, agent.model_settings)

@@ -18,7 +18,8 @@ import anyio
 
 from ..graph.model import CallContext, Entrypoint, Tool, ToolErrorInfo
 
-__all__ = ("ToolOutcome", "call_entrypoint", "format_tool_error", "run_tool", "serialise_output")
+__all__ = ("ToolOutcome", "call_entrypoint", "describe", "format_tool_error", "parse_arguments", "run_tool",
+           "serialise_output")
 
 
 async def call_entrypoint(entrypoint: Entrypoint, *args: Any, **kwargs: Any) -> Any:
@@ -56,6 +57,11 @@ class ToolOutcome:
     error: ToolErrorInfo | None = None
 
 
+def describe(exc: BaseException) -> str:
+    """One line for an exception from user code: ``TypeName: message``."""
+    return f"{type(exc).__name__}: {exc}"
+
+
 async def format_tool_error(formatter: Entrypoint | None, info: ToolErrorInfo) -> tuple[str, str | None]:
     """The model-visible message for a failure: the formatter's string, else the default.
 
@@ -67,7 +73,7 @@ async def format_tool_error(formatter: Entrypoint | None, info: ToolErrorInfo) -
     try:
         custom = await call_entrypoint(formatter, info)
     except Exception as exc:  # user code: reported, never fatal
-        return info.default_message, f"tool_error_formatter failed: {type(exc).__name__}: {exc}"
+        return info.default_message, f"tool_error_formatter failed: {describe(exc)}"
     if custom is None:
         return info.default_message, None
     if not isinstance(custom, str):
@@ -75,7 +81,8 @@ async def format_tool_error(formatter: Entrypoint | None, info: ToolErrorInfo) -
     return custom, None
 
 
-def _parse_arguments(tool: Tool, arguments: str) -> dict[str, Any] | str:
+def parse_arguments(tool: Tool, arguments: str) -> dict[str, Any] | str:
+    """The model's JSON arguments as a dict, or the model-visible reason they are unusable."""
     try:
         parsed = json.loads(arguments) if arguments.strip() else {}
     except json.JSONDecodeError as exc:
@@ -91,7 +98,7 @@ async def run_tool(tool: Tool, arguments: str, context: CallContext,
 
     Returns the outcome and, if the error formatter misbehaved, a description of that problem.
     """
-    parsed = _parse_arguments(tool, arguments)
+    parsed = parse_arguments(tool, arguments)
     if isinstance(parsed, str):
         info = ToolErrorInfo("invalid_arguments", tool.name, context.call_id or "", parsed)
     else:
@@ -107,6 +114,6 @@ async def run_tool(tool: Tool, arguments: str, context: CallContext,
         except Exception as exc:  # user code: becomes model-visible output
             info = ToolErrorInfo("exception", tool.name, context.call_id or "",
                                  f"An error occurred while running the tool '{tool.name}': "
-                                 f"{type(exc).__name__}: {exc}", exc)
+                                 f"{describe(exc)}", exc)
     text, problem = await format_tool_error(formatter, info)
     return ToolOutcome(text, text, info), problem

@@ -18,7 +18,7 @@ from ..errors import RealtimeGraphError
 from ..graph.model import Agent, Graph
 from ..transports import protocol
 from . import events as ev
-from .settings import build_session, connect_model, instruction_values, tool_names_problem
+from .settings import build_session, connect_model, instruction_values
 
 if TYPE_CHECKING:
     from .session import Session
@@ -88,13 +88,10 @@ class GraphUpdates:
         if agent is None:
             agent = current
         try:
-            problem = tool_names_problem(agent)
-            if problem:
-                raise RealtimeGraphError(problem)
             values = instruction_values(graph, self._s.context)
             config, kept = self.session_for(graph, agent, values)
         except RealtimeGraphError as exc:
-            self._s.emit(ev.ErrorEvent(error={"message": f"graph {graph.version} not applied: {exc}"}))
+            self._s.error(f"graph {graph.version} not applied: {exc}")
             return
         if connect_model(graph) != self._s.model:
             kept.append("model")

@@ -59,7 +59,8 @@ def sdk_runner(handoff: bool = False):  # type: ignore[no-untyped-def]
     other = RealtimeAgent(name="other", instructions="Other agent.")
     agent = RealtimeAgent(name="bench", instructions="Benchmark agent.", tools=[ping],
                           handoffs=[other] if handoff else [])
-    other.handoffs = [agent]  # ping-pong, so every call is a handoff
+    if handoff:
+        other.handoffs = [agent]  # ping-pong, so every call is a handoff
     return RealtimeRunner(agent)
 
 
@@ -97,6 +98,8 @@ async def count_audio(session, latencies: list[float] | None, server_event) -> i
 def our_graph(handoff: bool = False):  # type: ignore[no-untyped-def]
     from realtime_graph.config import load_string
 
+    # the same tools as sdk_runner: ping always, the ping-pong handoffs only in handoff runs
+    handoffs = ("handoffs: [other]", "handoffs: [bench]") if handoff else ("", "")
     text = f"""
 kind: graph
 start: bench
@@ -106,12 +109,12 @@ name: bench
 instructions: Benchmark agent.
 tools:
   - entrypoint: "bench_tools:ping"
-handoffs: [other]
+{handoffs[0]}
 ---
 kind: agent
 name: other
 instructions: Other agent.
-handoffs: [bench]
+{handoffs[1]}
 """
     sys.path.insert(0, os.path.dirname(__file__))
     return load_string(text, filename="bench.yaml")

@@ -28,7 +28,7 @@ from realtime_graph.config import load
 from realtime_graph.reload import GraphReloader
 from realtime_graph.runtime import Runner
 from realtime_graph.transports import Simulator, SimulatorTransport
-from realtime_graph.transports.base import Connection, ConnectRequest, Transport
+from realtime_graph.transports.base import ConnectRequest, Transport
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "agents.d"
 

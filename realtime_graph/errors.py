@@ -60,6 +60,12 @@ class Issue:
     path: str = "$"
     hint: str | None = None
 
+    def where(self) -> str:
+        """``file:line:column`` with the parts that are known; "" without a file."""
+        if not self.file:
+            return ""
+        return ":".join([self.file, *(str(p) for p in (self.line, self.column) if p is not None)])
+
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.file or "", self.line or 0, self.column or 0, self.code)
 
@@ -90,8 +96,8 @@ class ConfigError(RealtimeGraphError):
         first = errors[0] if errors else (self.issues[0] if self.issues else None)
         summary = f"{len(errors)} error(s)"
         if first is not None:
-            where = f"{first.file}:{first.line}:{first.column}: " if first.file else ""
-            summary += f"; first: {where}{first.code}: {first.message}"
+            where = first.where()
+            summary += f"; first: {where}{': ' if where else ''}{first.code}: {first.message}"
         super().__init__(summary)
 
     @property

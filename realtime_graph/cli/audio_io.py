@@ -60,10 +60,13 @@ class WavRecorder:
 
     def __init__(self, path: str | os.PathLike[str], fmt: AudioFormat) -> None:
         self._fmt = fmt
+        # The file is opened here, not by wave.open(path): a Wave_write whose file never opened
+        # still runs its __del__, which prints a traceback after our one-line message.
         try:
-            self._wav = wave.open(os.fspath(path), "wb")
+            self._file = open(path, "wb")  # noqa: SIM115 - closed in close()
         except OSError as exc:
             raise UserFacingError(f"{os.fspath(path)}: cannot write WAV: {exc.strerror or exc}") from None
+        self._wav = wave.open(self._file, "wb")
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
         self._wav.setframerate(fmt.rate)
@@ -72,7 +75,10 @@ class WavRecorder:
         self._wav.writeframes(decode_to_pcm16(audio, self._fmt))
 
     def close(self) -> None:
-        self._wav.close()
+        try:
+            self._wav.close()  # writes the final header sizes; leaves a caller's file object open
+        finally:
+            self._file.close()
 
 
 def import_sounddevice() -> Any:

@@ -25,16 +25,11 @@ from typing import Any, TextIO
 
 from ..runtime import events as ev
 
-__all__ = ("Console", "TranscriptView", "graph_applied_line", "short_version")
+__all__ = ("Console", "TranscriptView", "graph_applied_line")
 
 _MAX_VALUE_CHARS = 300
 _ASSISTANT_DELTAS = frozenset({"response.output_audio_transcript.delta", "response.output_text.delta"})
 _ASSISTANT_DONES = frozenset({"response.output_audio_transcript.done", "response.output_text.done"})
-
-
-def short_version(version: str) -> str:
-    """The graph version as shown to users (a content hash is unambiguous in 12 characters)."""
-    return version[:12]
 
 
 def _clip(value: Any) -> str:
@@ -65,13 +60,11 @@ class Console:
         self._out.write(delta)
         self._out.flush()
 
-    def end_stream(self, key: str) -> bool:
-        """Close the streamed line ``key``; False if it was not open."""
-        if self._open != key:
-            return False
-        self._close()
-        self._out.flush()
-        return True
+    def end_stream(self, key: str) -> None:
+        """Close the streamed line ``key`` if it is the open one."""
+        if self._open == key:
+            self._close()
+            self._out.flush()
 
     def _close(self) -> None:
         if self._open is not None:
@@ -150,4 +143,4 @@ def graph_applied_line(event: ev.GraphUpdatedEvent) -> str:
     if event.pinned:
         details.append("the active agent is not in the new graph: staying on its pinned definition")
     suffix = f" ({'; '.join(details)})" if details else ""
-    return f"* graph {short_version(event.graph_version)} applied{suffix}"
+    return f"* graph {event.graph_version} applied{suffix}"

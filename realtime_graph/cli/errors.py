@@ -1,7 +1,8 @@
 """Exit codes of ``rtgraph`` and the one-line explanations of the errors that end a session.
 
 Users never see a traceback for their own mistakes (bad definitions, unreachable server, missing
-audio device, unreadable WAV); each maps to one line and exit code 1. Anything we did not expect
+audio device, unreadable WAV); each maps to one line and exit code 1, except invalid definitions,
+which list every located issue (as ``rtgraph validate`` does). Anything we did not expect
 is still one line (naming the exception) but exit code 3, so scripts can tell a bug from a
 mistake.
 """
@@ -24,11 +25,9 @@ class UserFacingError(RealtimeGraphError):
 
 
 def explain(exc: BaseException) -> tuple[str, int]:
-    """``(one-line message, exit code)`` for an error that ends ``rtgraph run``."""
-    if isinstance(exc, ConnectionLost):
-        reason = f" ({exc.reason})" if exc.reason else ""
-        code = f" code {exc.code}" if exc.code is not None else ""
-        return f"connection lost{code}{reason}: {exc}", EXIT_ERROR
+    """``(message, exit code)`` for an error that ends ``rtgraph run``."""
+    if isinstance(exc, ConnectionLost):  # the message already names the close code and reason
+        return f"connection lost: {exc}", EXIT_ERROR
     if isinstance(exc, ConnectError):
         return f"could not connect: {exc}", EXIT_ERROR
     if isinstance(exc, TransportError):
@@ -36,7 +35,9 @@ def explain(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, SessionError):
         return f"session failed: {exc}", EXIT_ERROR
     if isinstance(exc, ConfigError):
-        return f"invalid definitions: {exc}", EXIT_ERROR
+        from ..config import render_issues
+
+        return f"invalid definitions:\n{render_issues(exc.issues, 'text')}", EXIT_ERROR
     if isinstance(exc, RealtimeGraphError):
         return str(exc), EXIT_ERROR
     if isinstance(exc, OSError):

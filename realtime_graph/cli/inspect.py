@@ -28,16 +28,19 @@ def schema(kind: str | None) -> None:
 @click.argument("path", default="agents.d", type=click.Path(path_type=str))
 def graph(path: str) -> None:
     """Print the handoff graph of PATH as a Mermaid flowchart (entrypoints are not imported)."""
+    from .errors import EXIT_ERROR, explain
+
     try:
         from ..config import render_issues, validate
         from ..graph.mermaid import to_mermaid
 
         report = validate(path, import_entrypoints=False)
         output = to_mermaid(report.graph) if report.graph is not None else render_issues(report.issues)
-    except Exception as exc:  # a bug of ours, not bad input
-        click.echo(f"rtgraph: internal error: {type(exc).__name__}: {exc}", err=True)
-        sys.exit(3)
+    except Exception as exc:  # noqa: BLE001 - bad input never raises: one line, exit 3 for our bugs
+        message, code = explain(exc)
+        click.echo(f"rtgraph graph: {message}", err=True)
+        sys.exit(code)
     if report.graph is None:
         click.echo(output, err=True)
-        sys.exit(1)
+        sys.exit(EXIT_ERROR)
     click.echo(output, nl=False)

@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import anyio
 
-from ..audio import AudioFormat, format_from_wire, silence
+from ..audio import AudioFormat, duration_ms, format_from_wire, silence
 from ..transports import protocol
 from ..errors import ConfigError, SessionError
 from ..graph.model import thaw
 from ..runtime import events as ev
 from . import audio_io
-from .console import Console, TranscriptView, short_version
+from .console import Console, TranscriptView
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, UserFacingError
 from .prompt import ApprovalDesk, read_lines
 
@@ -91,7 +91,11 @@ class LiveCall:
                                    echo_user_text=not self.interactive)
         self.interrupted = False
         self.server_closed = False
+        # Decoded now, before connecting, so a file that is not a WAV fails the run at once.
+        self._input_audio = (tuple(audio_io.wav_chunks(options.input_wav, _audio_format(graph, "input")))
+                             if options.input_wav is not None else ())
         self._response_started = anyio.Event()
+        self._printer_done = anyio.Event()
         self._recorder: audio_io.WavRecorder | None = None
         self._speaker_send: Any = None
         self._speaker_receive: Any = None
@@ -146,7 +150,7 @@ class LiveCall:
     def _started(self, session: Session) -> None:
         agent = session.current_agent.name
         hint = ("type a message and press Enter (Ctrl-D or Ctrl-C to quit)" if self.interactive else "")
-        self.console.line(f"* session started: graph {short_version(self.graph.version)}, agent {agent}"
+        self.console.line(f"* session started: graph {self.graph.version}, agent {agent}"
                           + (f"; {hint}" if hint else ""))
 
     # -- what the user sends ----------------------------------------------------------------
@@ -154,30 +158,45 @@ class LiveCall:
     async def _drive(self, session: Session) -> None:
         options = self.options
         if options.input_wav is not None:
-            await self._send_wav(session, options.input_wav)
+            await self._send_wav(session, options.input_wav.name)
         for text in options.say:
             await self._send_text(session, text, wait=True)
         if options.say or options.input_wav is not None:
             return
+        desk = self._desk
+        assert desk is not None
         async for line in read_lines(sys.stdin.fileno()):
-            assert self._desk is not None
-            if self._desk.asking:
-                await self._desk.answer(line)
+            if desk.asking:
+                await desk.answer(line)
             elif line.strip():
                 await self._send_text(session, line.strip(), wait=not self.interactive)
-        await session.wait_idle()
+        await desk.end_of_input()  # a question nobody can answer any more would never let us idle
+        await self._wait_idle(session)
         if options.mic:  # Ctrl-D ends typing, not the voice call
             await anyio.sleep_forever()
 
     async def _send_text(self, session: Session, text: str, *, wait: bool) -> None:
         await session.send_message(text)
         if wait:
-            await session.wait_idle()
+            await self._wait_idle(session)
 
-    async def _send_wav(self, session: Session, path: Path) -> None:
+    async def _wait_idle(self, session: Session) -> None:
+        """``session.wait_idle``, leaving the report of a connection that ended to the printer."""
+        try:
+            await session.wait_idle()
+        except SessionError:
+            # The connection ended before the turn did. The printer shows every event that came
+            # before, then reports the end once: a clean close as "! the server closed the
+            # session" (cancelling the work scope), a lost connection by raising ConnectionLost
+            # (cancelling the whole call). Either way this task is cancelled: wait for that.
+            await self._printer_done.wait()
+            await anyio.sleep_forever()
+
+    async def _send_wav(self, session: Session, name: str) -> None:
         fmt = _audio_format(self.graph, "input")
-        chunks = list(audio_io.wav_chunks(path, fmt))
-        self.console.line(f"* streaming {path.name} ({len(chunks) * audio_io.CHUNK_MS} ms) as microphone input")
+        chunks = list(self._input_audio)
+        total_ms = duration_ms(fmt, sum(map(len, chunks)))
+        self.console.line(f"* streaming {name} ({total_ms:.0f} ms) as microphone input")
         vad = _server_vad(self.graph)
         if vad:
             chunks.append(silence(fmt, _END_OF_TURN_SILENCE_MS))
@@ -190,9 +209,9 @@ class LiveCall:
         with anyio.move_on_after(_RESPONSE_TIMEOUT_S) as waited:
             await self._response_started.wait()
         if waited.cancelled_caught:
-            raise SessionError(f"no response to {path.name} within {_RESPONSE_TIMEOUT_S:g}s "
+            raise SessionError(f"no response to {name} within {_RESPONSE_TIMEOUT_S:g}s "
                                "(is the audio loud enough for voice activity detection?)")
-        await session.wait_idle()
+        await self._wait_idle(session)
 
     # -- what the session does --------------------------------------------------------------
 
@@ -200,26 +219,29 @@ class LiveCall:
         json_out = self.options.events_json
         recorder, view, desk = self._recorder, self.view, self._desk
         assert desk is not None
-        async for event in session:
-            if json_out:
-                self.out.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
-                self.out.flush()
-            else:
-                view.show(event)
-            if isinstance(event, ev.AudioEvent):
-                if recorder is not None:
-                    recorder.write(event.audio)
-                if self._speaker_send is not None:
-                    self._speaker_send.send_nowait(event.audio)
-            elif isinstance(event, ev.AgentStartEvent):
-                self._response_started.set()
-            elif isinstance(event, ev.AudioInterruptedEvent):
-                self._flush_speaker()
-            elif isinstance(event, ev.ToolApprovalRequiredEvent):
-                await desk.required(event)
-        if not work.cancel_called:  # the stream ended while we still wanted to talk
-            self.server_closed = True
-            work.cancel()
+        try:
+            async for event in session:
+                if json_out:
+                    self.out.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
+                    self.out.flush()
+                else:
+                    view.show(event)
+                if isinstance(event, ev.AudioEvent):
+                    if recorder is not None:
+                        recorder.write(event.audio)
+                    if self._speaker_send is not None:
+                        self._speaker_send.send_nowait(event.audio)
+                elif isinstance(event, ev.AgentStartEvent):
+                    self._response_started.set()
+                elif isinstance(event, ev.AudioInterruptedEvent):
+                    self._flush_speaker()
+                elif isinstance(event, ev.ToolApprovalRequiredEvent):
+                    await desk.required(event)
+            if not work.cancel_called:  # the stream ended while we still wanted to talk
+                self.server_closed = True
+                work.cancel()
+        finally:
+            self._printer_done.set()
 
     def _reloader(self, session: Session) -> Any:
         from ..config import render_issues
@@ -229,8 +251,8 @@ class LiveCall:
             session.update_graph(graph)
 
         def on_error(error: ConfigError) -> None:
-            self.console.line(f"! reload rejected ({len(error.errors)} error(s)); "
-                              f"still running graph {short_version(session.graph.version)}")
+            # render_issues ends with the error count: the headline does not repeat it.
+            self.console.line(f"! reload rejected; still running graph {session.graph.version}")
             for line in render_issues(error.issues, "text").rstrip("\n").splitlines():
                 self.console.line(line)
 

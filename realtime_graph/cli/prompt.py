@@ -8,7 +8,8 @@ Approval policy:
 
 - interactive (stdin is a terminal): each ``tool_approval_required`` is asked in turn and the next
   line typed answers it: ``a`` approve once, ``A`` approve always, ``r [reason]`` reject (the
-  reason is what the model is told). Other input re-asks.
+  reason is what the model is told). Other input re-asks. At end of input (Ctrl-D) nobody can
+  answer any more: open questions are rejected and the desk turns non-interactive.
 - non-interactive (``--say`` or piped stdin): nobody can answer, so calls are rejected with a
   model-visible reason, unless ``--approve-all`` was given. Rejecting keeps scripts safe by
   default: a CI run never executes a tool that a human was meant to confirm.
@@ -105,6 +106,15 @@ class ApprovalDesk:
         self._waiting.popleft()
         if self._waiting:
             self._ask()
+
+    async def end_of_input(self) -> None:
+        """stdin ended: reject every open question (a parked call would keep the session busy
+        forever) and answer later ones as a non-interactive run does."""
+        self._interactive = False
+        while self._waiting:
+            event = self._waiting.popleft()
+            await self._session.reject_tool_call(event.call_id, message=NON_INTERACTIVE_REJECTION)  # type: ignore[attr-defined]
+            self._console.line(f"* tool {event.tool} rejected (input closed)")
 
     def _ask(self) -> None:
         event = self._waiting[0]

@@ -4,8 +4,8 @@ Transport choice: ``--transport`` if given, else the graph file's ``transport.ty
 OpenAI API when a key (``$OPENAI_API_KEY``, a configured ``transport.api_key``/``headers``) or a
 ``--url`` is configured, else the embedded simulator, which the first line of output says.
 
-Exit codes: 0 done, 1 invalid definitions or a failed session (one line on stderr), 2 usage,
-3 internal error (one line, please report), 130 Ctrl-C.
+Exit codes: 0 done, 1 invalid definitions (every located issue on stderr) or a failed session
+(one line on stderr), 2 usage, 3 internal error (one line, please report), 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -31,35 +31,43 @@ SIMULATOR_NOTICE = ("rtgraph: no OpenAI API key configured; running on the built
 
 def choose_transport(graph: Graph, *, transport: str | None, url: str | None, sim_speed: float,
                      environ: Mapping[str, str]) -> tuple[Transport, str | None]:
-    """The transport to run on and, when the simulator was chosen implicitly, the notice to print."""
+    """The transport to run on and, when the simulator was chosen implicitly, the notice to print.
+
+    :raises UserFacingError: the OpenAI transport was chosen but a ``${ENV}`` reference of
+        ``transport.api_key``/``transport.headers`` is unset (a handshake without it would only
+        fail with an opaque HTTP 401).
+    """
+    from ..graph.model import Secret
+    from .errors import UserFacingError
+
     settings = graph.transport
+    secrets = {f"transport.headers.{name}": value for name, value in settings.headers.items()
+               if isinstance(value, Secret)}
+    if settings.api_key is not None:
+        secrets["transport.api_key"] = settings.api_key
+    missing = {field: names for field, secret in secrets.items() if (names := secret.missing(environ))}
     kind = transport or settings.type
     notice = None
     if kind is None:
-        configured = bool(environ.get("OPENAI_API_KEY")) or bool(settings.headers) or url or settings.url
-        if settings.api_key is not None and not settings.api_key.missing(environ):
-            configured = True
+        configured = (bool(environ.get("OPENAI_API_KEY")) or bool(settings.headers) or url or settings.url
+                      or (settings.api_key is not None and "transport.api_key" not in missing))
         kind = "openai" if configured else "simulator"
         notice = SIMULATOR_NOTICE if kind == "simulator" else None
     if kind == "simulator":
         from ..transports import Simulator, SimulatorTransport
 
         return SimulatorTransport(Simulator(realtime_factor=sim_speed)), notice
+    if missing:
+        names = sorted({name for unset in missing.values() for name in unset})
+        plural = len(names) > 1
+        raise UserFacingError(f"environment variable{'s' if plural else ''} {', '.join(names)} "
+                              f"{'are' if plural else 'is'} not set (needed by {', '.join(sorted(missing))})")
     from ..transports import OpenAITransport
 
-    api_key = None
-    if settings.api_key is not None and not settings.api_key.missing(environ):
-        api_key = settings.api_key.reveal(environ)
-    headers = None
-    if settings.headers:
-        headers = {k: v if isinstance(v, str) else v.reveal(environ) for k, v in settings.headers.items()
-                   if isinstance(v, str) or not v.missing(environ)}
+    api_key = settings.api_key.reveal(environ) if settings.api_key is not None else None
+    headers = {name: value if isinstance(value, str) else value.reveal(environ)
+               for name, value in settings.headers.items()} or None
     return OpenAITransport(url=url or settings.url, api_key=api_key, headers=headers), None
-
-
-def _fail(message: str, code: int) -> None:
-    click.echo(f"rtgraph run: {message}", err=True)
-    sys.exit(code)
 
 
 def _execute(path: Path, options: dict[str, Any]) -> int:
@@ -69,11 +77,8 @@ def _execute(path: Path, options: dict[str, Any]) -> int:
         return _start(path, options)
     except KeyboardInterrupt:  # Ctrl-C before the session's own handler or during shutdown
         return EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - the CLI boundary: one line, never a traceback
-        error = _unwrap(exc)
-        if isinstance(error, KeyboardInterrupt):
-            return EXIT_INTERRUPTED
-        message, code = explain(error)
+    except Exception as exc:  # noqa: BLE001 - the CLI boundary: never a traceback
+        message, code = explain(_unwrap(exc))
         sys.stdout.flush()
         click.echo(f"rtgraph run: {message}", err=True)
         return code
@@ -82,25 +87,24 @@ def _execute(path: Path, options: dict[str, Any]) -> int:
 def _start(path: Path, options: dict[str, Any]) -> int:
     import anyio
 
-    from ..config import load, render_issues
+    from ..config import render_issues, validate
     from ..errors import ConfigError
     from ..runtime import Runner
-    from .errors import EXIT_ERROR
+    from .errors import UserFacingError
     from .live import LiveCall, LiveOptions
 
-    try:
-        graph = load(path)
-    except ConfigError as exc:
-        sys.stderr.write(render_issues(exc.issues, "text") + "\n")
-        return EXIT_ERROR
+    report = validate(path)
+    if report.graph is None:
+        raise ConfigError(report.issues)
+    if report.warnings:  # e.g. RG502: an unset ${ENV} explains a failure further on
+        sys.stderr.write(render_issues(report.warnings, "text") + "\n")
+    graph = report.graph
     if options["model"]:
         graph = replace(graph, transport=replace(graph.transport, model=options["model"]))
     if options["agent"] and options["agent"] not in graph.agents:
-        _fail(f"no agent named {options['agent']!r}; agents: {', '.join(sorted(graph.agents))}", EXIT_ERROR)
+        raise UserFacingError(f"no agent named {options['agent']!r}; agents: {', '.join(sorted(graph.agents))}")
     transport, notice = choose_transport(graph, transport=options["transport"], url=options["url"],
                                          sim_speed=options["sim_speed"], environ=os.environ)
-    if notice:  # the very first line, on the stream the user reads
-        click.echo(notice, err=options["events"] == "json")
     if options["record"] is not None:
         from ..transports.recording import RecordingTransport
 
@@ -109,7 +113,10 @@ def _start(path: Path, options: dict[str, Any]) -> int:
                        input_wav=options["input_wav"], output_wav=options["output_wav"], mic=options["mic"],
                        approve_all=options["approve_all"], reload=not options["no_reload"],
                        agent=options["agent"])
+    # Built before anything is printed: it reads --input-wav, so a bad file fails the run first.
     call = LiveCall(Runner(graph, transport=transport), graph, live, out=sys.stdout)
+    if notice:  # the very first line, on the stream the user reads
+        click.echo(notice, err=options["events"] == "json")
     return anyio.run(call.main)
 
 

@@ -21,17 +21,21 @@ def validate(path: str, fmt: str, strict: bool, no_import: bool) -> None:
 
     Exit status: 0 valid, 1 errors (or warnings with --strict), 2 usage error.
     """
+    from .errors import EXIT_ERROR, EXIT_OK, explain
+
     try:
         from ..config import render_issues
         from ..config import validate as validate_folder
+        from ..config.report import plural
 
         report = validate_folder(path, import_entrypoints=not no_import)
         output = render_issues(report.issues, fmt)  # type: ignore[arg-type]
-    except Exception as exc:  # a bug of ours, not bad input: one line, distinct exit status
-        click.echo(f"rtgraph: internal error: {type(exc).__name__}: {exc}", err=True)
-        sys.exit(3)
+    except Exception as exc:  # noqa: BLE001 - bad input never raises: one line, exit 3 for our bugs
+        message, code = explain(exc)
+        click.echo(f"rtgraph validate: {message}", err=True)
+        sys.exit(code)
     click.echo(output)
     graph = report.graph
     if fmt == "text" and graph is not None:
-        click.echo(f"{path}: valid graph {graph.version} ({len(graph.agents)} agent{'' if len(graph.agents) == 1 else 's'}, start {graph.start!r})")
-    sys.exit(1 if report.errors or (strict and report.warnings) else 0)
+        click.echo(f"{path}: valid graph {graph.version} ({plural(len(graph.agents), 'agent')}, start {graph.start!r})")
+    sys.exit(EXIT_ERROR if report.errors or (strict and report.warnings) else EXIT_OK)

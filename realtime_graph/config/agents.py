@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..graph.model import Agent, Handoff, Hooks, SourceLocation
+from ..graph.model import Agent, Handoff, Hooks
 from .components import build_guardrails, build_hooks, build_tool
 from .entrypoints import EntrypointResolver
 from .issues import IssueSink, closest
@@ -33,16 +33,10 @@ def default_handoff_description(agent_name: str, agent_description: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class BuiltAgent:
-    """An agent plus where its parts are, for graph-level checks."""
+    """An agent plus the document it came from, for graph-level checks."""
 
     agent: Agent
     doc: Document
-    handoff_paths: tuple[JsonPath, ...]
-
-
-def _location(doc: Document, path: JsonPath) -> SourceLocation | None:
-    line, column = doc.locate(path)
-    return SourceLocation(doc.file, line, column) if line is not None else None
 
 
 def _handoff(raw: str | Mapping[str, Any], doc: Document, path: JsonPath, descriptions: Mapping[str, str],
@@ -68,7 +62,7 @@ def _handoff(raw: str | Mapping[str, Any], doc: Document, path: JsonPath, descri
         description=spec.get("description") or default_handoff_description(target, descriptions[target]),
         on_handoff=on_handoff,
         enabled=spec.get("enabled", True),
-        location=_location(doc, path),
+        location=doc.source_location(path),
     )
 
 
@@ -98,12 +92,11 @@ def build_agent(doc: Document, descriptions: Mapping[str, str], variables: Colle
         if tool is not None:
             tools.append(tool)
             names.append((tool.name, ("tools", index, "name" if "name" in raw else "entrypoint")))
-    handoffs, handoff_paths = [], []
+    handoffs = []
     for index, raw in enumerate(data.get("handoffs", [])):
         handoff = _handoff(raw, doc, ("handoffs", index), descriptions, resolver, sink, complete)
         if handoff is not None:
             handoffs.append(handoff)
-            handoff_paths.append(("handoffs", index))
             if handoff.enabled:
                 where = ("handoffs", index, "tool_name") if isinstance(raw, dict) and "tool_name" in raw else ("handoffs", index)
                 names.append((handoff.tool_name, where))
@@ -121,6 +114,6 @@ def build_agent(doc: Document, descriptions: Mapping[str, str], variables: Colle
         output_guardrails=guardrails,
         model_settings=normalise_agent_settings(data.get("model_settings", {})),
         hooks=hooks,
-        location=_location(doc, ("name",)),
+        location=doc.source_location(("name",)),
     )
-    return BuiltAgent(agent, doc, tuple(handoff_paths))
+    return BuiltAgent(agent, doc)

@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..graph.model import DEFAULT_OUTPUT_MODALITIES, DEFAULT_VOICE
 from .agents import BuiltAgent
 from .issues import IssueSink, closest
-from .settings import DEFAULT_VOICE
 from .yamlsource import Document
 
 __all__ = ("check_reachable", "check_start", "check_voices", "unique_agents")
 
 
 def _where(doc: Document, path: tuple[str, ...]) -> str:
-    line, column = doc.locate(path)
-    return f"{doc.file}:{line}:{column}" if line is not None else f"{doc.file} (document {doc.index + 1})"
+    location = doc.source_location(path)
+    return str(location) if location is not None else f"{doc.file} (document {doc.index + 1})"
 
 
 def unique_agents(docs: Sequence[Document], sink: IssueSink) -> list[Document]:
@@ -78,7 +78,7 @@ def _voice(settings: Mapping[str, Any]) -> str | None:
 
 def check_voices(built: Mapping[str, BuiltAgent], session_settings: Mapping[str, Any], sink: IssueSink) -> None:
     """With audio output, a handoff must not change the voice (the Realtime API refuses it)."""
-    if "audio" not in session_settings.get("output_modalities", ("audio",)):
+    if "audio" not in session_settings.get("output_modalities", DEFAULT_OUTPUT_MODALITIES):
         return
     graph_voice = _voice(session_settings) or DEFAULT_VOICE
 
@@ -87,7 +87,8 @@ def check_voices(built: Mapping[str, BuiltAgent], session_settings: Mapping[str,
 
     for entry in built.values():
         source_voice = effective(entry)
-        for handoff, path in zip(entry.agent.handoffs, entry.handoff_paths, strict=True):
+        # an agent is built only when every handoff is, so handoff i is handoffs[i] of its document
+        for index, handoff in enumerate(entry.agent.handoffs):
             target = built.get(handoff.target)
             if target is None or not handoff.enabled or effective(target) == source_voice:
                 continue
@@ -95,7 +96,7 @@ def check_voices(built: Mapping[str, BuiltAgent], session_settings: Mapping[str,
                 "RG208",
                 f"handoff from {entry.agent.name!r} (voice {source_voice!r}) to {handoff.target!r} "
                 f"(voice {effective(target)!r}) would change the voice",
-                entry.doc, path,
+                entry.doc, ("handoffs", index),
                 hint=f"set model_settings.audio.output.voice: {source_voice} in agent {handoff.target!r} "
                      f"({_where(target.doc, ('name',))}); the Realtime API refuses a voice change once "
                      "audio was produced, so agents that hand off to each other must share one voice",

@@ -6,12 +6,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..graph.model import Entrypoint, Guardrail, Hooks, SourceLocation, Tool, freeze
+from ..graph.model import Entrypoint, Guardrail, Hooks, Tool, freeze
 from .durations import parse_duration
 from .entrypoints import EntrypointResolver
 from .issues import IssueSink
 from .schema import check_json_schema
-from .signature import UnsupportedHint, check_declared, describe_function, positional_only
+from .signature import UnsupportedHint, check_declared, describe_function, positional_only, signature_of
 from .yamlsource import Document, JsonPath
 
 __all__ = ("build_guardrails", "build_hooks", "build_tool")
@@ -35,11 +35,13 @@ def build_tool(raw: Mapping[str, Any], doc: Document, path: JsonPath, resolver: 
         return None
     description = raw.get("description")
     parameters: Mapping[str, Any] = declared if declared is not None else _OPEN_PARAMETERS
-    takes_context = False
     fn = entrypoint.target
-    if fn is not None:
+    # one signature serves every check; None (no target under --no-import, or a builtin without
+    # an introspectable signature) skips them: the declared or open parameters stand as written
+    signature = signature_of(fn) if fn is not None else None
+    if signature is not None:
         try:
-            derived = describe_function(fn)
+            derived = describe_function(fn, signature)
         except UnsupportedHint as exc:
             if declared is None:
                 sink.add("RG307", f"cannot derive tool parameters from {ref!r}: unsupported type hint for {exc}",
@@ -47,21 +49,18 @@ def build_tool(raw: Mapping[str, Any], doc: Document, path: JsonPath, resolver: 
                          hint="use str, int, float, bool, list[...], dict, Literal, Enum or Optional, or declare `parameters`")
                 return None
             derived = None
-        except (TypeError, ValueError):  # no introspectable signature (some builtins)
-            derived = None
-        blocked = positional_only(fn) if derived is not None else []
+        blocked = positional_only(signature)
         if blocked:
             sink.add("RG305", f"tool entrypoint {ref!r} is called with keyword arguments; positional-only "
                      f"parameter {blocked[0]!r} cannot receive one", doc, (*path, "entrypoint"),
                      hint="remove the `/` from the signature")
             return None
         if derived is not None:
-            takes_context = derived.takes_context
             description = description if description is not None else derived.description
             if declared is None:
                 parameters = derived.parameters
         if declared is not None:
-            problems = check_declared(fn, declared)
+            problems = check_declared(signature, declared)
             for prop, message in problems:
                 where = (*path, "parameters", "properties", prop) if prop in declared.get("properties", {}) else (*path, "parameters")
                 sink.add("RG306", message, doc, where,
@@ -75,7 +74,7 @@ def build_tool(raw: Mapping[str, Any], doc: Document, path: JsonPath, resolver: 
         entrypoint=entrypoint,
         needs_approval=approval,
         timeout=parse_duration(raw["timeout"]) if "timeout" in raw else None,
-        takes_context=takes_context,
+        takes_context=signature is not None and "context" in signature.parameters,
         location=entrypoint.location,
     )
 
@@ -104,9 +103,8 @@ def build_guardrails(raws: list[Mapping[str, Any]], doc: Document, base: JsonPat
                 sink.add("RG209", f"invalid regular expression: {exc.msg} at position {exc.pos}", doc,
                          (*path, "deny", i), hint="Python `re` syntax; quote the pattern in YAML")
         if len(patterns) == len(raw["deny"]):
-            line, column = doc.locate(path)
-            location = SourceLocation(doc.file, line, column) if line is not None else None
-            out.append(Guardrail(name=raw.get("name", "deny"), deny=tuple(patterns), location=location))
+            out.append(Guardrail(name=raw.get("name", "deny"), deny=tuple(patterns),
+                                 location=doc.source_location(path)))
     return tuple(out)
 
 

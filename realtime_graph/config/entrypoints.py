@@ -67,8 +67,7 @@ class EntrypointResolver:
     def resolve(self, ref: str, doc: Document, path: JsonPath, role: str | None = None) -> Entrypoint | None:
         """The :class:`Entrypoint` for ``ref`` or None (issue recorded). ``role`` checks arity."""
         module_name, _, attr = ref.partition(":")
-        line, column = doc.locate(path)
-        location = SourceLocation(doc.file, line, column) if line is not None else None
+        location = doc.source_location(path)
         if self.allow is not None and not any(
                 module_name == p or module_name.startswith(p + ".") for p in self.allow):
             self.sink.add("RG308", f"module {module_name!r} is not in imports.allow", doc, path,

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
-from ..graph.model import Secret
+from ..graph.model import ENV_REFERENCE, Secret
 from .issues import IssueSink
 from .yamlsource import Document, JsonPath
 
 __all__ = ("has_reference", "to_secret")
-
-_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 def has_reference(text: str) -> bool:
@@ -24,7 +21,7 @@ def to_secret(text: str, doc: Document, path: JsonPath, sink: IssueSink,
     """``text`` as a :class:`Secret`; malformed references are errors, unset names warnings."""
     position = 0
     while (start := text.find("${", position)) != -1:
-        match = _REF.match(text, start)
+        match = ENV_REFERENCE.match(text, start)
         if match is None:
             sink.add("RG501", "malformed environment reference", doc, path,
                      hint="write ${NAME} or ${NAME:-default}; NAME is letters, digits and _")

@@ -14,7 +14,7 @@ from .issues import IssueSink
 from .settings import normalise_model_settings, transport_settings
 from .yamlsource import Document
 
-__all__ = ("GraphParts", "build_graph_parts", "declared_variable_names")
+__all__ = ("GraphParts", "build_graph_parts", "declared_allow", "declared_variable_names")
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
@@ -40,6 +40,24 @@ def declared_variable_names(data: Any) -> set[str]:
     return set(variables) if isinstance(variables, dict) else set()
 
 
+def declared_allow(data: Any) -> tuple[str, ...] | None:
+    """``imports.allow`` of a graph document, even an invalid one; None when it sets no allow list.
+
+    Agents are built (and their modules imported) whether or not the graph document is valid,
+    so the allow list must bind regardless. Malformed ones fail closed: only the strings of a
+    list count, and an ``imports`` or ``allow`` of the wrong type allows nothing.
+    """
+    if not isinstance(data, dict) or "imports" not in data:
+        return None
+    imports = data["imports"]
+    if isinstance(imports, dict) and "allow" not in imports:
+        return None
+    allow = imports.get("allow") if isinstance(imports, dict) else None
+    if not isinstance(allow, list):
+        return ()
+    return tuple(p for p in allow if isinstance(p, str))
+
+
 def _variables(doc: Document, sink: IssueSink, environ: Mapping[str, str]) -> dict[str, Variable]:
     out: dict[str, Variable] = {}
     for name, raw in doc.data.get("variables", {}).items():
@@ -59,10 +77,8 @@ def _variables(doc: Document, sink: IssueSink, environ: Mapping[str, str]) -> di
 
 def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSink,
                       environ: Mapping[str, str]) -> GraphParts:
-    """The graph document's parts. Sets ``resolver.allow`` first so every entrypoint is checked."""
+    """The graph document's parts (``resolver.allow`` is already set from :func:`declared_allow`)."""
     data = doc.data
-    if "imports" in data and "allow" in data["imports"]:
-        resolver.allow = tuple(data["imports"]["allow"])
     run_raw = data.get("run", {})
     formatter = None
     if "tool_error_formatter" in run_raw:

@@ -15,16 +15,17 @@ from ..graph.model import Graph, freeze
 from .agents import BuiltAgent, build_agent
 from .checks import check_reachable, check_start, check_voices, unique_agents
 from .entrypoints import EntrypointResolver
-from .graphdoc import build_graph_parts, declared_variable_names
+from .graphdoc import build_graph_parts, declared_allow, declared_variable_names
 from .issues import IssueSink
 from .report import ValidationReport
 from .schema import validate_document
-from .yamlsource import MAX_FILE_BYTES, Document, parse_documents, plain_document
+from .yamlsource import MAX_FILE_BYTES, Document, parse_definition, plain_document
 
-__all__ = ("folder_version", "load", "load_dict", "load_string", "validate", "validate_dict",
-           "validate_string")
+__all__ = ("DEFINITION_SUFFIXES", "folder_version", "load", "load_dict", "load_string", "validate",
+           "validate_dict", "validate_string")
 
-_SUFFIXES = (".yaml", ".yml")
+DEFINITION_SUFFIXES = (".yaml", ".yml")
+"""Files of a definition folder that are read (other files, e.g. tool modules, are not)."""
 
 
 def _version(parts: Sequence[tuple[str, bytes]]) -> str:
@@ -34,47 +35,38 @@ def _version(parts: Sequence[tuple[str, bytes]]) -> str:
     return digest.hexdigest()[:12]
 
 
+def _definition_files(root: Path) -> list[Path]:
+    """The definition files of the folder ``root`` (sorted), or ``[root]`` when it is one file."""
+    if root.is_dir():
+        return sorted(f for f in root.iterdir() if f.suffix in DEFINITION_SUFFIXES and f.is_file())
+    return [root]
+
+
 def folder_version(path: str | os.PathLike[str]) -> str:
     """The :attr:`Graph.version` a load of ``path`` would give, from the file bytes alone (no
     parsing): a cheap "did anything change?" check. :raises OSError: if the files cannot be read."""
-    root = Path(path)
-    files = [f for f in root.iterdir() if f.suffix in _SUFFIXES and f.is_file()] if root.is_dir() else [root]
-    return _version([(f.name, f.read_bytes()) for f in files])
+    return _version([(f.name, f.read_bytes()) for f in _definition_files(Path(path))])
 
 
 def _read_folder(path: Path, sink: IssueSink) -> tuple[list[Document], list[tuple[str, bytes]], Path]:
     """Documents of every definition file under ``path`` (a folder or one file)."""
     shown = str(path)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix in _SUFFIXES and p.is_file())
-        folder = path
-    elif path.is_file():
-        files, folder = [path], path.parent
-    else:
+    if not (path.is_dir() or path.is_file()):
         sink.add("RG106", f"{shown} does not exist", file=shown,
                  hint="pass the definition folder, e.g. `rtgraph validate agents.d`")
         return [], [], path
+    files = _definition_files(path)
     if not files:
         sink.add("RG106", f"{shown} has no *.yaml or *.yml files", file=shown,
                  hint="add a graph.yaml (kind: graph) and one file per agent (kind: agent)")
     documents: list[Document] = []
     contents: list[tuple[str, bytes]] = []
     for file in files:
-        display = str(file)
-        if file.stat().st_size > MAX_FILE_BYTES:
-            sink.add("RG102", f"file is larger than {MAX_FILE_BYTES // 1024} KiB", file=display, line=1,
-                     column=1, hint="split the definitions over several files")
-            continue
-        content = file.read_bytes()
+        with file.open("rb") as stream:  # one byte past the limit is enough to refuse the file
+            content = stream.read(MAX_FILE_BYTES + 1)
         contents.append((file.name, content))
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = content[: exc.start].count(b"\n") + 1
-            sink.add("RG101", "file is not valid UTF-8", file=display, line=line, column=1)
-            continue
-        documents.extend(parse_documents(text, display, sink))
-    return documents, contents, folder
+        documents.extend(parse_definition(content, str(file), sink))
+    return documents, contents, path if path.is_dir() else path.parent
 
 
 def _pipeline(documents: list[Document], sink: IssueSink, *, version: str, source: str, folder: Path,
@@ -96,8 +88,12 @@ def _pipeline(documents: list[Document], sink: IssueSink, *, version: str, sourc
         first = graph_docs[0]
         sink.add("RG202", f"a second `kind: graph` document; the first is in {first.file} "
                  f"(document {first.index + 1})", extra, ("kind",), hint="keep exactly one graph document per folder")
-    resolver = EntrypointResolver(folder, sink, import_modules=import_entrypoints, reimport=reimport,
-                                  shown_folder=shown_folder)
+    # Without a graph document its imports.allow is unknown (it may be in a file that failed to
+    # parse, or under a misspelt kind): import nothing then, check the module sources instead.
+    resolver = EntrypointResolver(folder, sink, import_modules=import_entrypoints and bool(graph_docs),
+                                  reimport=reimport, shown_folder=shown_folder)
+    # read from the raw document so that an invalid graph file still restricts every import
+    resolver.allow = declared_allow(graph_docs[0].data) if graph_docs else None
     graph_doc = graph_docs[0] if len(graph_docs) == 1 and valid[id(graph_docs[0])] == "graph" else None
     parts = build_graph_parts(graph_doc, resolver, sink, env) if graph_doc is not None else None
     start_ok = graph_doc is not None and complete and check_start(graph_doc, names, sink)
@@ -142,8 +138,9 @@ def validate_string(text: str, *, filename: str = "<string>", import_entrypoints
                     reimport: bool = False, environ: Mapping[str, str] | None = None) -> ValidationReport:
     """Validate one (multi-document) YAML text; entrypoints resolve from the working directory."""
     sink = IssueSink()
-    documents = parse_documents(text, filename, sink)
-    graph = _pipeline(documents, sink, version=_version([(filename, text.encode())]), source=filename,
+    content = text.encode()
+    documents = parse_definition(content, filename, sink)
+    graph = _pipeline(documents, sink, version=_version([(filename, content)]), source=filename,
                       folder=Path.cwd(), import_entrypoints=import_entrypoints, reimport=reimport,
                       environ=environ, shown_folder="the working directory")
     return _report(sink, graph)

@@ -10,7 +10,7 @@ from typing import Literal
 from ..errors import Issue, Severity
 from ..graph.model import Graph
 
-__all__ = ("Format", "ValidationReport", "render_issues", "summary_line")
+__all__ = ("Format", "ValidationReport", "plural", "render_issues", "summary_line")
 
 Format = Literal["text", "json", "github"]
 
@@ -36,7 +36,8 @@ class ValidationReport:
         return not self.errors
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
+    """``1 error``, ``2 errors``: the count with ``word``, plural by adding an s."""
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
@@ -44,14 +45,12 @@ def summary_line(issues: Iterable[Issue]) -> str:
     """``2 errors, 1 warning``."""
     issues = list(issues)
     errors = sum(i.severity is Severity.ERROR for i in issues)
-    return f"{_plural(errors, 'error')}, {_plural(len(issues) - errors, 'warning')}"
+    return f"{plural(errors, 'error')}, {plural(len(issues) - errors, 'warning')}"
 
 
 def _where(issue: Issue) -> str:
-    if issue.file is None:
-        return ""
-    parts = [issue.file] + [str(p) for p in (issue.line, issue.column) if p is not None]
-    return ":".join(parts) + ": "
+    where = issue.where()
+    return f"{where}: " if where else ""
 
 
 def _text(issues: list[Issue]) -> str:

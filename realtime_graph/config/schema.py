@@ -83,8 +83,8 @@ def _describe(error: Any, path: JsonPath) -> tuple[str, str, str | None]:
     return "RG110", error.message, hint
 
 
-def _report(error: Any, doc: Document, sink: IssueSink, base: JsonPath) -> None:
-    path = base + tuple(error.absolute_path)
+def _report(error: Any, doc: Document, sink: IssueSink) -> None:
+    path: JsonPath = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = list(error.schema.get("properties", {}))
         for key in error.instance:
@@ -131,7 +131,7 @@ def validate_document(doc: Document, sink: IssueSink) -> str | None:
             key = (tuple(leaf.absolute_path), leaf.validator)
             if key not in seen:
                 seen.add(key)
-                _report(leaf, doc, sink, ())
+                _report(leaf, doc, sink)
     return kind if len(sink.issues) == before else None
 
 

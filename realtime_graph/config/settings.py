@@ -12,10 +12,7 @@ from .envrefs import has_reference, to_secret
 from .issues import IssueSink
 from .yamlsource import Document, JsonPath
 
-__all__ = ("DEFAULT_VOICE", "normalise_agent_settings", "normalise_model_settings", "transport_settings")
-
-DEFAULT_VOICE = "ash"
-"""The voice a session speaks with when neither the graph nor the agent sets one (SDK default)."""
+__all__ = ("normalise_agent_settings", "normalise_model_settings", "transport_settings")
 
 _FORMATS = {
     "pcm16": {"type": "audio/pcm", "rate": 24000},

@@ -15,7 +15,8 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ("ToolSignature", "UnsupportedHint", "check_declared", "describe_function", "positional_only")
+__all__ = ("ToolSignature", "UnsupportedHint", "check_declared", "describe_function", "positional_only",
+           "signature_of")
 
 _SCALARS: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
 _ARG_LINE = re.compile(r"^\s*(\*{0,2}[A-Za-z_][A-Za-z0-9_]*)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
@@ -109,12 +110,22 @@ def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
         return dict(getattr(fn, "__annotations__", {}))
 
 
-def describe_function(fn: Callable[..., Any]) -> ToolSignature:
+def signature_of(fn: Callable[..., Any]) -> inspect.Signature | None:
+    """``fn``'s signature, or None when it has none to introspect (some builtins, e.g. ``max``)."""
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+
+
+def describe_function(fn: Callable[..., Any], signature: inspect.Signature | None = None) -> ToolSignature:
     """Description, derived parameters schema and whether ``context`` is taken.
 
-    Raises :class:`UnsupportedHint` naming the parameter whose type hint has no JSON form.
+    ``signature`` is ``fn``'s, when the caller already has it. Raises :class:`UnsupportedHint`
+    naming the parameter whose type hint has no JSON form.
     """
-    signature = inspect.signature(fn)
+    if signature is None:
+        signature = inspect.signature(fn)
     hints = _hints(fn)
     summary, arg_docs = _docstring(fn)
     properties: dict[str, Any] = {}
@@ -126,10 +137,13 @@ def describe_function(fn: Callable[..., Any]) -> ToolSignature:
             continue
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
+        hint = hints.get(name, param.annotation)
         try:
-            prop = _schema(hints.get(name, param.annotation))
+            prop = _schema(hint)
         except UnsupportedHint as exc:
             raise UnsupportedHint(f"parameter {name!r}: {exc}") from None
+        except TypeError:  # an annotation that is no type at all (e.g. the unhashable `x: [int]`)
+            raise UnsupportedHint(f"parameter {name!r}: {hint!r}") from None
         if name in arg_docs:
             prop["description"] = arg_docs[name]
         properties[name] = prop
@@ -140,15 +154,13 @@ def describe_function(fn: Callable[..., Any]) -> ToolSignature:
     return ToolSignature(summary, parameters, takes_context)
 
 
-def positional_only(fn: Callable[..., Any]) -> list[str]:
+def positional_only(signature: inspect.Signature) -> list[str]:
     """Required positional-only parameters: a tool called with keyword arguments cannot fill them."""
-    return [n for n, p in inspect.signature(fn).parameters.items()
-            if p.kind is p.POSITIONAL_ONLY and p.default is p.empty]
+    return [n for n, p in signature.parameters.items() if p.kind is p.POSITIONAL_ONLY and p.default is p.empty]
 
 
-def check_declared(fn: Callable[..., Any], declared: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Disagreements between declared ``parameters`` and ``fn``: (property or "", message)."""
-    signature = inspect.signature(fn)
+def check_declared(signature: inspect.Signature, declared: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Disagreements between declared ``parameters`` and a function's signature: (property or "", message)."""
     params = signature.parameters
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
     keyword_ok = {n for n, p in params.items()

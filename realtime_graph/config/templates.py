@@ -81,8 +81,7 @@ def compile_instructions(source: str, declared: Collection[str], doc: Document, 
              "see https://jinja.palletsprojects.com/templates/ for the syntax")
         return None
     free = _free_variables(parsed, env)
-    variables = frozenset(free)
-    undeclared = sorted(variables - set(declared))
+    undeclared = sorted(set(free) - set(declared))
     for name in undeclared:
         first = free[name]
         known = ", ".join(sorted(declared)) or "(none)"
@@ -95,4 +94,4 @@ def compile_instructions(source: str, declared: Collection[str], doc: Document, 
     except TemplateSyntaxError as exc:  # unknown filters/tests surface only when compiling
         _add(sink, "RG401", f"template error: {exc.message}", doc, path, exc.lineno or 1, None)
         return None
-    return InstructionTemplate(source=source, compiled=compiled, variables=variables)
+    return InstructionTemplate(source=source, compiled=compiled)

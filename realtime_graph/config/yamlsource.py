@@ -12,14 +12,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..graph.model import SourceLocation
 from .issues import IssueSink
 
-__all__ = ("Document", "JsonPath", "MAX_ALIAS_NODES", "MAX_FILE_BYTES", "parse_documents", "plain_document")
+__all__ = ("Document", "JsonPath", "MAX_ALIAS_NODES", "MAX_FILE_BYTES", "parse_definition", "parse_documents",
+           "plain_document")
 
 JsonPath = tuple[str | int, ...]
 
 MAX_FILE_BYTES = 1 << 20
-"""Definition files larger than this (1 MiB) are refused."""
+"""Definition files larger than this many bytes (1 MiB) are refused."""
 MAX_ALIAS_NODES = 10_000
 """How many values one file may build through alias references before we refuse it."""
 
@@ -50,6 +52,11 @@ class Document:
             if where is not None:
                 return where
         return (None, None)
+
+    def source_location(self, path: JsonPath) -> SourceLocation | None:
+        """:meth:`locate` as a :class:`SourceLocation`; None for documents without marks (``load_dict``)."""
+        line, column = self.locate(path)
+        return SourceLocation(self.file, line, column) if line is not None and column is not None else None
 
 
 def plain_document(data: Any, index: int, file: str) -> Document:
@@ -166,14 +173,31 @@ def _read_error(sink: IssueSink, file: str, code: str, message: str, mark: Any,
     sink.add(code, message, file=file, line=line, column=column, hint=hint)
 
 
-def parse_documents(text: str, file: str, sink: IssueSink) -> list[Document]:
-    """Every non-empty document of ``text``; problems go to ``sink`` (then no documents)."""
-    import yaml
+def parse_definition(content: bytes, file: str, sink: IssueSink) -> list[Document]:
+    """The documents of one definition file's bytes: size-checked, decoded as UTF-8, parsed.
 
-    if len(text) > MAX_FILE_BYTES:
+    The limit counts bytes, so a reader never needs more than ``MAX_FILE_BYTES + 1`` of them.
+    """
+    if len(content) > MAX_FILE_BYTES:
         sink.add("RG102", f"file is larger than {MAX_FILE_BYTES // 1024} KiB", file=file, line=1,
                  column=1, hint="split the definitions over several files")
         return []
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
+        sink.add("RG101", "file is not valid UTF-8", file=file, line=line, column=1)
+        return []
+    return parse_documents(text, file, sink)
+
+
+def parse_documents(text: str, file: str, sink: IssueSink) -> list[Document]:
+    """Every non-empty document of ``text``; problems go to ``sink`` (then no documents).
+
+    No size limit here: :func:`parse_definition` applies it to the bytes of every input.
+    """
+    import yaml
+
     loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     documents: list[Document] = []
     lines = text.splitlines()

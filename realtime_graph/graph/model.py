@@ -21,6 +21,9 @@ from ..errors import EntrypointError, TemplateRenderError
 __all__ = (
     "Agent",
     "CallContext",
+    "DEFAULT_OUTPUT_MODALITIES",
+    "DEFAULT_VOICE",
+    "ENV_REFERENCE",
     "Entrypoint",
     "Graph",
     "Guardrail",
@@ -40,6 +43,11 @@ __all__ = (
 )
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+DEFAULT_VOICE = "ash"
+"""The voice a session speaks with when neither the graph nor the agent sets one (SDK default)."""
+DEFAULT_OUTPUT_MODALITIES = ("audio",)
+"""What the model answers with when ``output_modalities`` is not set (SDK default)."""
 
 
 def freeze(value: Any) -> Any:
@@ -72,7 +80,8 @@ class SourceLocation:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+"""``${NAME}`` or ``${NAME:-default}``: group 1 is the name, group 2 the default (None if absent)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,13 +106,13 @@ class Secret:
                 return default
             raise KeyError(name)
 
-        return _ENV_RE.sub(sub, self.template)
+        return ENV_REFERENCE.sub(sub, self.template)
 
     def missing(self, environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
         """Names referenced without a default that are not set."""
         env = os.environ if environ is None else environ
         return tuple(
-            m.group(1) for m in _ENV_RE.finditer(self.template)
+            m.group(1) for m in ENV_REFERENCE.finditer(self.template)
             if m.group(1) not in env and m.group(2) is None
         )
 
@@ -130,15 +139,10 @@ class Entrypoint:
 
 @dataclass(frozen=True, slots=True)
 class InstructionTemplate:
-    """A compiled, sandboxed Jinja2 template with ``StrictUndefined``.
-
-    ``variables`` lists the undeclared names the template references (checked at load time
-    against the graph's declared variables).
-    """
+    """A compiled, sandboxed Jinja2 template with ``StrictUndefined`` (plain text: ``compiled`` is None)."""
 
     source: str
     compiled: Any = field(default=None, compare=False, repr=False)
-    variables: frozenset[str] = frozenset()
 
     def render(self, values: Mapping[str, Any]) -> str:
         if self.compiled is None:

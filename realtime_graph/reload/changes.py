@@ -24,12 +24,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..config import DEFINITION_SUFFIXES
+
 if TYPE_CHECKING:
     from ..graph.model import Entrypoint, Graph
 
 __all__ = ("DefinitionChangeFilter", "user_module_files")
-
-_DEFINITION_SUFFIXES = (".yaml", ".yml")
 
 
 class DefinitionChangeFilter:
@@ -63,7 +63,7 @@ class DefinitionChangeFilter:
         name = parts[-1]
         if name.startswith("#"):
             return False
-        return name.endswith(_DEFINITION_SUFFIXES) or absolute.endswith(".py")
+        return name.endswith(DEFINITION_SUFFIXES) or absolute.endswith(".py")
 
 
 def _entrypoints(graph: Graph) -> Iterator[Entrypoint]:

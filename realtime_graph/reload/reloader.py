@@ -87,11 +87,11 @@ class GraphReloader:
         self._on_error = on_error
         self._debounce_ms = max(1, int(debounce_ms))
         self._force_polling = force_polling
-        self._module_files: frozenset[Path] = frozenset()
-        self._fingerprint: str | None = None
-        if initial is not None:
-            self._module_files = user_module_files(initial)
-            self._fingerprint = _fingerprint(initial.version, self._module_files)
+        self._initial_version = initial.version if initial is not None else None
+        self._module_files = user_module_files(initial) if initial is not None else frozenset()
+        self._fingerprint: str | None = None  # of the graph last delivered; set in run()
+        # A single definition file is watched through its folder (editors replace files).
+        self._root = self.path if self.path.is_dir() else self.path.parent
         self._modules_changed = anyio.Event()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -102,41 +102,41 @@ class GraphReloader:
                                      hint="pass the definition folder, e.g. `rtgraph run agents.d`")])
         send, receive = anyio.create_memory_object_stream[None](1)
         async with send, receive, anyio.create_task_group() as tg:
-            tg.start_soon(self._load_each, receive)
             await tg.start(self._watch_folder, send)
             await tg.start(self._watch_modules, send)
-            if self._fingerprint is not None and await anyio.to_thread.run_sync(self._stale):
-                # An edit saved between the caller's own load and the watches going up would
-                # otherwise wait for the next save.
-                send.send_nowait(None)
+            if self._initial_version is not None:
+                # Once the watches are up, so every later edit reaches them; the loader starts
+                # after this, so no load compares against a missing fingerprint.
+                self._fingerprint, stale = await anyio.to_thread.run_sync(self._baseline, self._initial_version)
+                if stale:  # saved between the caller's own load and the watches going up
+                    send.send_nowait(None)
+            tg.start_soon(self._load_each, receive)
             task_status.started()
 
     # -- watching ---------------------------------------------------------------------------
 
     async def _watch_folder(self, send: MemoryObjectSendStream[None],
                             *, task_status: TaskStatus[None]) -> None:
-        # A single definition file is watched through its folder (editors replace files).
-        root = self.path if self.path.is_dir() else self.path.parent
-        watch_filter = DefinitionChangeFilter(root)
-        await self._watch([root], recursive=True, watch_filter=watch_filter, send=send,
-                          stop=anyio.Event(), task_status=task_status)
+        await self._watch([self._root], recursive=True, watch_filter=DefinitionChangeFilter(self._root),
+                          send=send, stop=anyio.Event(), task_status=task_status)
 
     async def _watch_modules(self, send: MemoryObjectSendStream[None],
                              *, task_status: TaskStatus[None]) -> None:
         # Modules outside the folder: watch their directories, not recursively, and start over
         # whenever a reload changes which modules the graph uses.
-        root = self.path if self.path.is_dir() else self.path.parent
-        folder = os.path.join(os.path.abspath(root), "")
+        folder = os.path.join(os.path.abspath(self._root), "")
+        status: TaskStatus[None] = task_status
         while True:
             self._modules_changed = changed = anyio.Event()
             files = [f for f in self._module_files if not str(f).startswith(folder)]
             dirs = sorted({f.parent for f in files})
-            if not dirs:
-                task_status.started()
+            if dirs:
+                await self._watch(dirs, recursive=False, watch_filter=DefinitionChangeFilter(self._root, files),
+                                  send=send, stop=changed, task_status=status)
+            else:
+                status.started()
                 await changed.wait()
-                continue
-            await self._watch(dirs, recursive=False, watch_filter=DefinitionChangeFilter(root, files),
-                              send=send, stop=changed, task_status=task_status)
+            status = anyio.TASK_STATUS_IGNORED  # started() is allowed once: only the first round reports
 
     async def _watch(self, paths: list[Path], *, recursive: bool, watch_filter: DefinitionChangeFilter,
                      send: MemoryObjectSendStream[None], stop: anyio.Event,
@@ -180,14 +180,16 @@ class GraphReloader:
         self._on_graph(graph)
         return graph
 
-    def _stale(self) -> bool:
-        """Do the files on disk differ from the graph last delivered (or given as ``initial``)?"""
+    def _baseline(self, version: str) -> tuple[str, bool]:
+        """The fingerprint of the caller's graph (its module sources read once, now) and whether
+        the definition files on disk already differ from the ones it was loaded from."""
         from ..config import folder_version
 
         try:
-            return _fingerprint(folder_version(self.path), self._module_files) != self._fingerprint
+            stale = folder_version(self.path) != version
         except OSError:
-            return True
+            stale = True
+        return _fingerprint(version, self._module_files), stale
 
     def _load(self) -> tuple[Graph, frozenset[Path], str]:
         from ..config import load
@@ -196,7 +198,7 @@ class GraphReloader:
             graph = load(self.path, reimport=True)
         except ConfigError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a user module failing on re-import must not end the session
+        except Exception as exc:  # noqa: BLE001 - e.g. a file removed while it was read: the session goes on
             raise ConfigError([Issue(code="RG302", message=f"reload failed: {type(exc).__name__}: {exc}",
                                      file=str(self.path), hint="fix the file and save again")]) from exc
         module_files = user_module_files(graph)

@@ -8,7 +8,8 @@ audio of the cut response is suppressed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..graph.model import Graph, Guardrail, GuardrailResult
 from ..transports import protocol
@@ -33,6 +34,8 @@ class Interrupts:
         """Response ids whose further audio must not reach the app."""
         self._tripped: set[str] = set()
         self._by_response: dict[str, tuple[Guardrail, ...]] = {}
+        self._cancels = 0
+        self._own_cancels: set[str] = set()
         self._window = GuardrailWindow(session.graph.run.guardrail_debounce_text_length)
 
     def adopt(self, graph: Graph) -> None:
@@ -63,13 +66,29 @@ class Interrupts:
         await self._s.send(protocol.item_truncate(state.item_id, state.content_index, int(state.played_ms)))
         return True
 
+    async def _cancel(self, response_id: str) -> None:
+        # The response may end on its own before the cancel arrives; the server then answers
+        # response_cancel_not_active, which is expected and not worth reporting (see is_own_cancel).
+        self._cancels += 1
+        event_id = f"rtg_response_cancel_{self._cancels}"
+        self._own_cancels.add(event_id)
+        await self._s.send(protocol.response_cancel(response_id, event_id=event_id))
+
+    def is_own_cancel_race(self, error: Mapping[str, Any]) -> bool:
+        """True for the harmless ``response_cancel_not_active`` answer to a cancel we sent."""
+        event_id = error.get("event_id")
+        if error.get("code") != "response_cancel_not_active" or event_id not in self._own_cancels:
+            return False
+        self._own_cancels.discard(event_id)
+        return True
+
     async def interrupt_audio(self, *, force_cancel: bool) -> None:
         active = self._s.slot.active
         await self._cut_audio()
         # With interrupt_response the server cancels on barge-in itself; a second cancel would
         # only produce a response_cancel_not_active error.
         if active is not None and (force_cancel or not interrupt_response(self._s.live)):
-            await self._s.send(protocol.response_cancel(active))
+            await self._cancel(active)
 
     # -- output guardrails ----------------------------------------------------------------------
 
@@ -147,7 +166,7 @@ class Interrupts:
         self.suppressed.add(response_id)
         self._s.emit(ev.GuardrailTrippedEvent(guardrail_results=results, message=text))
         if self._s.slot.active == response_id:
-            await self._s.send(protocol.response_cancel(response_id))
+            await self._cancel(response_id)
         await self._cut_audio(response_id)
         if self._s.slot.active not in (None, response_id):
             return  # a newer response already replaced this one

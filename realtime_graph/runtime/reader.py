@@ -138,7 +138,8 @@ class ServerEventReader:
     async def _on_error(self, event: ServerEvent) -> None:
         error = event.get("error")
         error = dict(error) if isinstance(error, Mapping) else {"message": str(error)}
-        self._s.emit(ev.ErrorEvent(error=error))
+        if not self._s.interrupts.is_own_cancel_race(error):
+            self._s.emit(ev.ErrorEvent(error=error))
         create = self._s.slot.on_error(error)
         if create is not None:
             await self._s.send(create)

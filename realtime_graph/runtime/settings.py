@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import SessionError
-from ..graph.model import Agent, Graph, Secret, thaw
+from ..graph.model import Agent, DEFAULT_OUTPUT_MODALITIES, DEFAULT_VOICE, Graph, Secret, thaw
 
 __all__ = (
     "DEFAULT_MODEL",
@@ -42,11 +42,11 @@ def _defaults(call_id: str | None) -> dict[str, Any]:
         "transcription": {"model": "gpt-4o-mini-transcribe"},
         "turn_detection": {"type": "semantic_vad", "interrupt_response": True},
     }
-    audio_out: dict[str, Any] = {"voice": "ash"}
+    audio_out: dict[str, Any] = {"voice": DEFAULT_VOICE}
     if call_id is None:  # an attached SIP call already negotiated its codec
         audio_in = {"format": dict(_PCM), **audio_in}
         audio_out = {"format": dict(_PCM), **audio_out}
-    return {"type": "realtime", "output_modalities": ["audio"],
+    return {"type": "realtime", "output_modalities": list(DEFAULT_OUTPUT_MODALITIES),
             "audio": {"input": audio_in, "output": audio_out}}
 
 

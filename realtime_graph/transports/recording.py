@@ -83,6 +83,7 @@ class RecordingTransport(Transport):
     async def _connect(self, request: ConnectRequest) -> AsyncIterator[Connection]:
         # Opened before connecting so an unwritable path fails fast, before any network work.
         with open(self.path, "w", encoding="utf-8", buffering=1) as stream:
-            writer = CassetteWriter(stream, graph_version=self.graph_version)
             async with self.inner.connect(request) as connection:
+                # The clock starts once the handshake is done: ``t`` is "since connect".
+                writer = CassetteWriter(stream, graph_version=self.graph_version)
                 yield RecordingConnection(connection, writer)

@@ -108,6 +108,37 @@ def test_no_import_does_not_execute_user_modules(tmp_path: Path) -> None:
     assert imported.returncode == 0 and marker.exists()  # the same module does run when imported
 
 
+def test_no_import_reports_missing_and_unreadable_modules(tmp_path: Path) -> None:
+    defs = tmp_path / "defs"
+    defs.mkdir()
+    (defs / "graph.yaml").write_text("kind: graph\nstart: a\n")
+    (defs / "a.yaml").write_text("kind: agent\nname: a\ntools:\n  - entrypoint: nowhere_tools:f\n"
+                                 "  - entrypoint: broken_syntax_tools:f\n")
+    (defs / "broken_syntax_tools.py").write_text("def f(:\n    pass\n")
+    result = rtgraph("validate", "--no-import", "defs", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (1, "")
+    assert result.stdout.splitlines() == [
+        "defs/a.yaml:4:17: error RG301: module 'nowhere_tools' not found",
+        "  hint: looked in defs and sys.path",
+        "defs/a.yaml:5:17: error RG302: reading 'broken_syntax_tools' failed: SyntaxError: invalid syntax "
+        "(broken_syntax_tools.py, line 1)",
+        "2 errors, 0 warnings",
+    ]
+
+
+@pytest.mark.parametrize("command", ["validate", "graph"])
+def test_a_bug_of_ours_is_one_line_and_exit_3(command: str) -> None:
+    # the real CLI in a subprocess, with the loader replaced by one that fails unexpectedly
+    script = ("import realtime_graph.config as config\n"
+              "def broken(*args, **kwargs):\n    raise RuntimeError('loader exploded')\n"
+              "config.validate = broken\n"
+              "from realtime_graph.cli import main\n"
+              f"main([{command!r}, 'agents.d'])\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (3, "")
+    assert result.stderr == f"rtgraph {command}: internal error: RuntimeError: loader exploded (please report this)\n"
+
+
 @pytest.mark.parametrize("fmt", ["text", "json", "github"])
 def test_literal_secrets_never_appear_in_output(fmt: str) -> None:
     result = rtgraph("validate", "--format", fmt, "rg503_literal_secret", cwd=FIXTURES)

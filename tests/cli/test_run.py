@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
-import time
 import wave
 from pathlib import Path
 
@@ -17,27 +14,9 @@ import pytest
 from realtime_graph.audio import resample_pcm16, synthesize_speech
 from realtime_graph.cli.run import SIMULATOR_NOTICE
 
+from .support import Terminal, rtgraph, version_of
+
 pytestmark = pytest.mark.slow
-EXAMPLE = Path(__file__).resolve().parents[2] / "agents.d"
-
-
-@pytest.fixture
-def agents(tmp_path: Path) -> Path:
-    folder = tmp_path / "agents.d"
-    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    return folder
-
-
-def rtgraph(*args: str | os.PathLike[str], stdin: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "realtime_graph", "run", *map(str, args)],
-                          input=stdin if stdin is not None else "", capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def version_of(folder: Path) -> str:
-    from realtime_graph.config import load
-
-    return load(folder).version
 
 
 def test_say_shows_simulator_transcripts_handoff_and_tool(agents: Path) -> None:
@@ -183,41 +162,28 @@ def test_ctrl_c_ends_the_session_with_130(agents: Path) -> None:
     assert "Traceback" not in err
 
 
-def test_interactive_prompt_under_a_pty_approves_a_tool(agents: Path) -> None:
-    import pty
-
-    pid, fd = pty.fork()
-    if pid == 0:  # child: the real CLI with a terminal on stdin/stdout
-        os.execv(sys.executable, [sys.executable, "-m", "realtime_graph", "run", str(agents), "--sim-speed", "0"])
-    output = b""
-
-    def read_until(text: bytes, timeout: float = 10) -> None:
-        nonlocal output
-        deadline = time.monotonic() + timeout
-        while text not in output:
-            assert time.monotonic() < deadline, output.decode(errors="replace")
-            try:
-                output += os.read(fd, 4096)
-            except OSError:
-                break
-
-    try:
-        read_until(b"type a message and press Enter")
-        os.write(fd, b"booking please\n")
-        read_until(b"* handoff: concierge -> booking")
-        os.write(fd, b"book table restaurant=Chez time=19:30\n")
-        read_until(b"? approve tool book_table")
-        os.write(fd, b"a\n")
-        read_until(b"* tool book_table approved once")
-        read_until(b'* tool book_table -> {"confirmed": true')
-        os.write(fd, b"\x04")  # Ctrl-D: end of input
-        _, status = os.waitpid(pid, 0)
-    finally:
-        os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 0
-    text = output.decode()
-    assert "Traceback" not in text
-    assert "you: booking please" not in text  # the terminal echo is the only copy of typed text
+def test_interactive_prompt_under_a_pty_approves_a_tool_and_ctrl_d_rejects_an_open_question(agents: Path) -> None:
+    with Terminal(agents, "--sim-speed", "0") as terminal:
+        terminal.read_until(b"type a message and press Enter")
+        terminal.type(b"booking please\n")
+        terminal.read_until(b"* handoff: concierge -> booking")
+        terminal.type(b"book table restaurant=Chez time=19:30\n")
+        terminal.read_until(b"? approve tool book_table")
+        terminal.type(b"a\n")
+        terminal.read_until(b"* tool book_table approved once")
+        terminal.read_until(b'* tool book_table -> {"confirmed": true')
+        terminal.type(b"book table restaurant=Luigi time=20:00\n")
+        terminal.read_until(b'? approve tool book_table {"restaurant": "Luigi"')
+        terminal.type(b"\x04")  # Ctrl-D while the question is open: nobody can answer it any more
+        assert terminal.wait() == 0
+    lines = terminal.text.splitlines()
+    assert lines[-3:] == [
+        "* tool book_table rejected (input closed)",
+        "* tool book_table -> The user could not be asked to approve this tool call (non-interactive run).",
+        "booking: book_table returned The user could not be asked to approve this tool call (non-interactive run).",
+    ]
+    assert "Traceback" not in terminal.text
+    assert "you: booking please" not in terminal.text  # the terminal echo is the only copy of typed text
 
 
 def test_a_missing_input_wav_is_a_usage_error_before_connecting(agents: Path, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from realtime_graph.config import load, load_dict, load_string, validate
+from realtime_graph.config import load, load_dict, load_string, render_issues, validate
 from realtime_graph.errors import ConfigError, Severity
 from realtime_graph.graph.model import Graph, Secret, thaw
 
@@ -252,3 +252,114 @@ def test_entrypoint_conventions_are_checked(tmp_path: Path) -> None:
         ("RG305", "$.hooks.on_agent_start"),
         ("RG305", "$.output_guardrails[1].entrypoint"),
     ]
+
+
+def test_config_error_summary_omits_unknown_line_and_column(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    with pytest.raises(ConfigError) as caught:
+        load(missing)
+    assert str(caught.value) == f"1 error(s); first: {missing}: RG106: {missing} does not exist"
+
+
+# -- imports.allow binds even when the graph document is invalid ----------------------------------
+def _side_effect_module(folder: Path, module: str) -> Path:
+    """A tool module that leaves a marker file behind when it is imported."""
+    marker = folder / f"{module}-was-imported"
+    (folder / f"{module}.py").write_text(
+        f"from pathlib import Path\nPath({str(marker)!r}).write_text('x')\n\n\ndef f() -> str:\n    return 'x'\n")
+    return marker
+
+
+def test_allow_list_of_an_invalid_graph_document_still_blocks_imports(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    marker = _side_effect_module(tmp_path, "allow_invalid_evil")
+    write(tmp_path, {"graph.yaml": "kind: graph\nstart: a\nimports: {allow: [safe_pkg]}\nbogus_key: 1\n",
+                     "a.yaml": "kind: agent\nname: a\ntools:\n  - entrypoint: allow_invalid_evil:f\n"})
+    monkeypatch.chdir(tmp_path)
+    report = validate(".")
+    assert render_issues(report.issues).splitlines() == [
+        "a.yaml:4:17: error RG308: module 'allow_invalid_evil' is not in imports.allow",
+        "  hint: allowed prefixes: safe_pkg; add it to imports.allow in the graph file",
+        "graph.yaml:4:1: error RG111: unknown key 'bogus_key'",
+        "  hint: valid keys: kind, start, variables, model_settings, run, output_guardrails, hooks, transport, imports",
+        "2 errors, 0 warnings",
+    ]
+    assert not marker.exists()
+
+
+def test_no_module_is_imported_while_the_graph_file_does_not_parse(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    marker = _side_effect_module(tmp_path, "allow_unparsed_evil")
+    write(tmp_path, {"graph.yaml": "kind: graph\nstart: a\nimports: {allow: [safe_pkg]\n",
+                     "a.yaml": "kind: agent\nname: a\ntools:\n  - entrypoint: allow_unparsed_evil:f\n"})
+    monkeypatch.chdir(tmp_path)
+    assert [(i.code, i.file) for i in validate(".").issues] == [("RG101", "graph.yaml")]
+    assert not marker.exists()
+
+
+# -- tool introspection: one guarded signature --------------------------------------------------
+_HINTED_TOOLS = """\
+    class Thing:
+        pass
+
+    def with_context(x: Thing, context) -> str:
+        return 'x'
+
+    def positional(x: Thing, /) -> str:
+        return 'x'
+    """
+_DECLARED_X = "    parameters: {type: object, properties: {x: {type: string}}, required: [x]}\n"
+
+
+def test_declared_parameters_do_not_hide_the_context_parameter(tmp_path: Path) -> None:
+    write(tmp_path, {"hinted_ctx_tools.py": _HINTED_TOOLS, "g.yaml": "kind: graph\nstart: a\n",
+                     "a.yaml": "kind: agent\nname: a\ntools:\n  - entrypoint: hinted_ctx_tools:with_context\n"
+                               + _DECLARED_X})
+    assert load(tmp_path).agent("a").tools[0].takes_context  # the runtime passes context only then
+
+
+def test_declared_parameters_do_not_skip_the_positional_only_check(tmp_path: Path) -> None:
+    write(tmp_path, {"hinted_pos_tools.py": _HINTED_TOOLS, "g.yaml": "kind: graph\nstart: a\n",
+                     "a.yaml": "kind: agent\nname: a\ntools:\n  - entrypoint: hinted_pos_tools:positional\n"
+                               + _DECLARED_X})
+    assert [(i.code, i.line, i.column, i.message) for i in validate(tmp_path).issues] == [
+        ("RG305", 4, 17, "tool entrypoint 'hinted_pos_tools:positional' is called with keyword arguments; "
+                         "positional-only parameter 'x' cannot receive one")]
+
+
+def test_builtin_without_signature_with_declared_parameters_is_valid() -> None:
+    graph = load_string("kind: graph\nstart: a\n---\nkind: agent\nname: a\ntools:\n  - entrypoint: builtins:max\n"
+                        "    parameters: {type: object, properties: {a: {type: number}}}\n", environ={})
+    tool = graph.agent("a").tools[0]
+    assert (tool.name, tool.takes_context, thaw(tool.parameters)) == (
+        "max", False, {"type": "object", "properties": {"a": {"type": "number"}}})
+
+
+# -- --no-import: names the ast check accepts ---------------------------------------------------
+def test_no_import_accepts_names_defined_in_if_try_and_with_blocks(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "blocks_tools.py": """\
+            import contextlib
+            import sys
+
+            if sys.platform == "never":
+                def in_if(): pass
+            else:
+                def in_else(): pass
+            try:
+                def in_try(): pass
+            except ImportError:
+                def in_except(): pass
+            finally:
+                def in_finally(): pass
+            with contextlib.suppress(Exception):
+                async def in_with(): pass
+            """,
+        "g.yaml": "kind: graph\nstart: a\n",
+        "a.yaml": "kind: agent\nname: a\ntools:\n" + "".join(
+            f"  - entrypoint: blocks_tools:{name}\n"
+            for name in ("in_if", "in_else", "in_try", "in_except", "in_finally", "in_with", "missing")),
+    })
+    report = validate(tmp_path, import_entrypoints=False)
+    assert [(i.code, i.line, i.message) for i in report.issues] == [
+        ("RG303", 10, "'blocks_tools' has no attribute 'missing'")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import textwrap
 from pathlib import Path
@@ -46,8 +47,9 @@ def test_unsupported_hint_names_the_parameter() -> None:
 def test_declared_parameters_must_be_required_when_the_function_requires_them() -> None:
     def tool(city: str, unit: Literal["c", "f"] = "c") -> str: ...
 
-    assert check_declared(tool, {"type": "object", "properties": {"city": {}, "unit": {}}, "required": ["city"]}) == []
-    assert check_declared(tool, {"type": "object", "properties": {"city": {}}}) == [
+    signature = inspect.signature(tool)
+    assert check_declared(signature, {"type": "object", "properties": {"city": {}, "unit": {}}, "required": ["city"]}) == []
+    assert check_declared(signature, {"type": "object", "properties": {"city": {}}}) == [
         ("city", "'city' has no default in the function but is not in `required`")]
 
 

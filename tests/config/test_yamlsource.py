@@ -74,10 +74,16 @@ def test_recursive_alias_is_an_error() -> None:
     assert [i.code for i in sink.issues] == ["RG103"]
 
 
-def test_oversized_text_is_refused() -> None:
-    _, sink = parse("a: " + "x" * MAX_FILE_BYTES + "\n")
-    (issue,) = sink.issues
-    assert (issue.code, issue.line) == ("RG102", 1)
+def test_size_limit_counts_bytes_not_characters() -> None:
+    from realtime_graph.config import render_issues, validate_string
+
+    text = "a: " + "é" * (MAX_FILE_BYTES // 2) + "\n"  # fewer characters than the limit, more bytes
+    assert len(text) < MAX_FILE_BYTES < len(text.encode())
+    report = validate_string(text, filename="t.yaml")
+    assert render_issues(report.issues) == (
+        "t.yaml:1:1: error RG102: file is larger than 1024 KiB\n"
+        "  hint: split the definitions over several files\n"
+        "1 error, 0 warnings")
 
 
 def test_oversized_file_in_folder_is_refused(tmp_path) -> None:
@@ -86,6 +92,16 @@ def test_oversized_file_in_folder_is_refused(tmp_path) -> None:
     (tmp_path / "big.yaml").write_text("# " + "x" * MAX_FILE_BYTES + "\n")
     report = validate(tmp_path)
     assert [(i.code, i.file) for i in report.errors] == [("RG102", str(tmp_path / "big.yaml"))]
+
+
+def test_file_that_is_not_utf8_is_located_at_the_bad_line(tmp_path, monkeypatch) -> None:
+    from realtime_graph.config import render_issues, validate
+
+    (tmp_path / "agent.yaml").write_bytes(b"kind: agent\nname: caf\xe9\n")  # Latin-1, not UTF-8
+    (tmp_path / "graph.yaml").write_text("kind: graph\nstart: a\n")
+    monkeypatch.chdir(tmp_path)
+    report = validate(".")
+    assert render_issues(report.issues) == "agent.yaml:2:1: error RG101: file is not valid UTF-8\n1 error, 0 warnings"
 
 
 def test_syntax_error_is_located_without_echoing_the_line() -> None:

@@ -91,7 +91,8 @@ async def test_deny_trip_cuts_the_audio_before_the_offending_word(load_graph) ->
                                "response.cancel", "conversation.item.truncate",
                                "conversation.item.create", "response.create"]
     cancel, truncate, told, again = sim.received[3:]
-    assert cancel == {"type": "response.cancel", "response_id": first_id}
+    assert cancel == {"type": "response.cancel", "response_id": first_id,
+                      "event_id": "rtg_response_cancel_1"}
     played_ms = truncate["audio_end_ms"]
     assert truncate == {"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0,
                         "audio_end_ms": played_ms}
@@ -152,7 +153,8 @@ async def test_short_answer_is_checked_at_the_end(load_graph) -> None:
     assert (tripped.message, tripped.guardrail_results[0].guardrail) == ("Sure, a full refund is fine.", name)
     assert wire_types(sim) == ["session.update", "conversation.item.create", "response.create",
                                "response.cancel", "conversation.item.create", "response.create"]
-    assert sim.received[3] == {"type": "response.cancel", "response_id": first_id}
+    assert sim.received[3] == {"type": "response.cancel", "response_id": first_id,
+                               "event_id": "rtg_response_cancel_1"}
     assert sim.received[4]["item"]["content"] == [{"type": "input_text", "text": f"guardrail triggered: {name}"}]
     assert sim.emitted_of("response.done")[0]["response"]["status"] == "cancelled"
     assert sim.emitted_of("error") == []

@@ -85,7 +85,8 @@ async def test_barge_in_without_interrupt_response_cancels_itself(load_graph) ->
     truncate, cancel = sim.received[3:]
     assert truncate["item_id"] == item_id and truncate["content_index"] == 0
     assert 150 <= truncate["audio_end_ms"] <= _received_ms(cut, response_id) == 300
-    assert cancel == {"type": "response.cancel", "response_id": response_id}
+    assert cancel == {"type": "response.cancel", "response_id": response_id,
+                      "event_id": "rtg_response_cancel_1"}
     assert sim.emitted_of("response.done")[0]["response"]["status_details"]["reason"] == "client_cancelled"
     assert sim.emitted_of("error") == []
 
@@ -126,7 +127,8 @@ async def test_interrupt_uses_the_reported_playback_position(load_graph) -> None
                                "conversation.item.truncate", "response.cancel", "conversation.item.retrieve"]
     assert sim.received[3] == {"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0,
                                "audio_end_ms": 150}
-    assert sim.received[4] == {"type": "response.cancel", "response_id": response_id}
+    assert sim.received[4] == {"type": "response.cancel", "response_id": response_id,
+                               "event_id": "rtg_response_cancel_1"}
     assert sim.emitted_of("conversation.item.truncated")[0]["audio_end_ms"] == 150
     assert sim.emitted_of("error") == []
 

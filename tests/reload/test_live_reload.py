@@ -17,7 +17,7 @@ from realtime_graph.runtime import Runner
 from realtime_graph.runtime import events as ev
 from realtime_graph.transports import Simulator, SimulatorTransport
 
-from .test_reloader import AGENT, TOOL, Folder, write
+from .test_reloader import AGENT, QUIET_S, TOOL, Folder, SlowImports, write
 
 pytestmark = pytest.mark.anyio
 OTHER = 'kind: agent\nname: Other\ninstructions: "other"\nhandoffs: [Assistant]\n'
@@ -121,16 +121,19 @@ async def test_active_agent_removed_stays_pinned(folder: Folder) -> None:
         assert "staying on its previous definition" in updated.message
 
 
-async def test_rapid_saves_apply_one_update(folder: Folder) -> None:
+async def test_saves_during_a_load_apply_as_one_update(tmp_path: Path, folder: Folder) -> None:
+    slow = SlowImports(tmp_path, folder)
     async with live_session(folder) as live:
-        for i in range(6):
-            write(folder.root / "assistant.yaml", AGENT.format(text=f"save {i}", module=folder.module))
-            await anyio.sleep(0.005)
-        await live.wait_for(of(ev.GraphUpdatedEvent))
-        await anyio.sleep(0.4)
-        assert sum(isinstance(e, ev.GraphUpdatedEvent) for e in live.events) == 1
-        assert live.reloader.loads == 1
-        assert live.session.graph.agents["Assistant"].instructions.source == "save 5"
+        await slow.save_three_times_during_a_load()
+
+        def updates() -> list[ev.GraphUpdatedEvent]:
+            return [e for e in live.events if isinstance(e, ev.GraphUpdatedEvent)]
+
+        await live.wait_for(lambda _: len(updates()) == 2)
+        await anyio.sleep(QUIET_S)
+        assert len(updates()) == 2  # the save that started the load, then the last of the others
+        assert live.reloader.loads == 2
+        assert live.session.graph.agents["Assistant"].instructions.source == "during 3"
 
 
 async def test_edited_tool_module_changes_the_next_call(folder: Folder) -> None:

@@ -53,6 +53,51 @@ class Folder:
         write(base / f"{self.module}.py", TOOL.format(answer=answer))
 
 
+SLOW_TOOL = '''\
+import pathlib, time
+
+# Each (re-)import is logged, and slow while the flag file exists: a load the test can save during.
+with pathlib.Path({log!r}).open("a") as log:
+    log.write("import\\n")
+if pathlib.Path({flag!r}).exists():
+    time.sleep({seconds})
+
+
+def get_weather(city: str) -> str:
+    """Weather for a city."""
+    return "sunny in " + city
+'''
+SLOW_S = 0.8
+SAVE_GAP_S = 0.15  # longer than a watch batch's quiet period: every save is its own batch
+
+
+class SlowImports:
+    """Makes the folder's tool module (re-imported by every load) slow on demand."""
+
+    def __init__(self, tmp_path: Path, folder: Folder) -> None:
+        self.folder = folder
+        self.log = tmp_path / "imports.log"
+        self.flag = tmp_path / "slow"
+        write(folder.root / f"{folder.module}.py",
+              SLOW_TOOL.format(log=str(self.log), flag=str(self.flag), seconds=SLOW_S))
+
+    def imports(self) -> int:
+        return len(self.log.read_text().splitlines()) if self.log.exists() else 0
+
+    async def save_three_times_during_a_load(self) -> None:
+        """Save once, and three more times while the load that save started is importing."""
+        before = self.imports()
+        self.flag.touch()
+        write(self.folder.root / "assistant.yaml", AGENT.format(text="during 0", module=self.folder.module))
+        with anyio.fail_after(TIMEOUT_S):
+            while self.imports() == before:  # the load has started (and sleeps in the import)
+                await anyio.sleep(0.01)
+        for i in (1, 2, 3):
+            await anyio.sleep(SAVE_GAP_S)
+            write(self.folder.root / "assistant.yaml", AGENT.format(text=f"during {i}", module=self.folder.module))
+        self.flag.unlink()  # the next load is fast
+
+
 class Collector:
     """Receives on_graph/on_error callbacks on a memory stream so tests can await them."""
 
@@ -143,19 +188,19 @@ async def test_broken_edit_is_rejected_with_located_errors_then_fixed(folder: Fo
         tg.cancel_scope.cancel()
 
 
-async def test_rapid_saves_coalesce_into_one_load(folder: Folder, collector: Collector) -> None:
+async def test_saves_during_a_load_cost_one_more_load(tmp_path: Path, folder: Folder, collector: Collector) -> None:
+    slow = SlowImports(tmp_path, folder)
     reloader = reloader_for(folder, collector, load_initial(folder))
     async with anyio.create_task_group() as tg:
         await tg.start(reloader.run)
-        for i in range(8):
-            write(folder.root / "assistant.yaml", AGENT.format(text=f"save {i}", module=folder.module))
-            await anyio.sleep(0.005)
+        await slow.save_three_times_during_a_load()
         kind, graph = await collector.next()
-        assert kind == "graph"
-        assert graph.agents["Assistant"].instructions.source == "save 7"  # type: ignore[attr-defined]
+        assert (kind, graph.agents["Assistant"].instructions.source) == ("graph", "during 0")  # type: ignore[attr-defined]
+        kind, graph = await collector.next()
+        assert (kind, graph.agents["Assistant"].instructions.source) == ("graph", "during 3")  # type: ignore[attr-defined]
         await collector.nothing_more()
         tg.cancel_scope.cancel()
-    assert reloader.loads == 1
+    assert reloader.loads == 2
 
 
 async def test_unchanged_content_is_not_redelivered(folder: Folder, collector: Collector) -> None:
@@ -260,3 +305,76 @@ async def test_an_edit_saved_before_the_watches_start_is_caught_up(folder: Folde
         assert graph.agents["Assistant"].instructions.source == "early"  # type: ignore[attr-defined]
         tg.cancel_scope.cancel()
     assert reloader.loads == 1
+
+
+def outside_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, directory: str, answer: str) -> tuple[str, Path]:
+    """A tool module in its own directory outside the definition folder, importable via sys.path."""
+    name = f"lib_{uuid.uuid4().hex[:8]}"
+    path = tmp_path / directory / f"{name}.py"
+    path.parent.mkdir(exist_ok=True)
+    write(path, TOOL.format(answer=answer))
+    monkeypatch.syspath_prepend(str(path.parent))
+    return name, path
+
+
+def weather_of(graph: object) -> str:
+    return graph.agents["Assistant"].tools[0].entrypoint.resolve()(city="Paris")  # type: ignore[attr-defined]
+
+
+async def test_edited_module_outside_the_folder_takes_effect(tmp_path: Path, folder: Folder, collector: Collector,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    module, path = outside_module(tmp_path, monkeypatch, "lib", "sunny")
+    write(folder.root / "assistant.yaml", AGENT.format(text="v1", module=module))
+    reloader = reloader_for(folder, collector, load_initial(folder))
+    async with anyio.create_task_group() as tg:
+        await tg.start(reloader.run)
+        write(path, TOOL.format(answer="foggy"))
+        kind, graph = await collector.next()
+        assert (kind, weather_of(graph)) == ("graph", "foggy in Paris")
+        tg.cancel_scope.cancel()
+
+
+async def test_watched_modules_follow_the_graph(tmp_path: Path, folder: Folder, collector: Collector,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    first, first_path = outside_module(tmp_path, monkeypatch, "lib_a", "sunny")
+    second, second_path = outside_module(tmp_path, monkeypatch, "lib_b", "cloudy")
+    reloader = reloader_for(folder, collector, load_initial(folder))  # its module is in the folder
+    async with anyio.create_task_group() as tg:
+        await tg.start(reloader.run)
+        # The graph now uses a module outside the folder: its directory starts being watched.
+        write(folder.root / "assistant.yaml", AGENT.format(text="v1", module=first))
+        kind, graph = await collector.next()
+        assert (kind, weather_of(graph)) == ("graph", "sunny in Paris")
+        write(first_path, TOOL.format(answer="foggy"))
+        kind, graph = await collector.next()
+        assert (kind, weather_of(graph)) == ("graph", "foggy in Paris")
+        # It switches to another module elsewhere: that one is watched, the first one no longer.
+        write(folder.root / "assistant.yaml", AGENT.format(text="v1", module=second))
+        kind, graph = await collector.next()
+        assert (kind, weather_of(graph)) == ("graph", "cloudy in Paris")
+        loads = reloader.loads
+        write(first_path, TOOL.format(answer="stormy"))
+        await collector.nothing_more()
+        assert reloader.loads == loads
+        write(second_path, TOOL.format(answer="windy"))
+        kind, graph = await collector.next()
+        assert (kind, weather_of(graph)) == ("graph", "windy in Paris")
+        tg.cancel_scope.cancel()
+
+
+async def test_a_tool_module_that_fails_to_reimport_is_rejected_then_fixed(folder: Folder,
+                                                                           collector: Collector) -> None:
+    reloader = reloader_for(folder, collector, load_initial(folder))
+    async with anyio.create_task_group() as tg:
+        await tg.start(reloader.run)
+        write(folder.root / f"{folder.module}.py", 'raise RuntimeError("database URL not configured")\n')
+        kind, error = await collector.next()
+        assert kind == "error"
+        assert isinstance(error, ConfigError)
+        assert [(i.code, Path(i.file or "").name, i.line, i.column, i.message) for i in error.errors] == [
+            ("RG302", "assistant.yaml", 5, 17,
+             f"importing '{folder.module}' failed: RuntimeError: database URL not configured")]
+        write(folder.root / f"{folder.module}.py", TOOL.format(answer="hail"))
+        kind, graph = await collector.next()
+        assert (kind, weather_of(graph)) == ("graph", "hail in Paris")
+        tg.cancel_scope.cancel()

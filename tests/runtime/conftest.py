@@ -20,7 +20,7 @@ _ENV = jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined)
 
 
 def template(source: str) -> InstructionTemplate:
-    return InstructionTemplate(source, _ENV.from_string(source), frozenset())
+    return InstructionTemplate(source, _ENV.from_string(source))
 
 
 def entry(fn: Callable[..., Any], *, is_async: bool | None = None) -> Entrypoint:

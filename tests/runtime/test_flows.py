@@ -82,11 +82,12 @@ async def test_guardrail_trip_cuts_audio_before_the_offending_word() -> None:
               run=RunSettings(guardrail_debounce_text_length=1))
     tracker = PlaybackTracker(clock=lambda: clock[0])
     transport = ScriptedTransport(strict=False)
+    speech = _speech("r1", "i1", words, "secret")
     async with Runner(g, transport=transport, playback_tracker=tracker).run() as session:
-        transport.push(*_speech("r1", "i1", words, "secret"))
-        got = await events_until(session, lambda e: e.type == "guardrail_tripped")
-        clock[0] = 0.15  # the player got through 150 ms when the trip was handled
-        await anyio.wait_all_tasks_blocked()
+        transport.push(*speech[:6])  # "Sure", "the": 200 ms of audio received
+        got = await events_until(session, lambda e: e.type == "audio" and e.audio.startswith(b"the"))
+        clock[0] = 0.15  # the player is 150 ms into the item when "secret" arrives
+        transport.push(*speech[6:])
         got += await events_until(session, lambda e: e.type == "audio_interrupted")
         transport.push(done("r1", "cancelled"))
         await anyio.wait_all_tasks_blocked()
@@ -98,9 +99,9 @@ async def test_guardrail_trip_cuts_audio_before_the_offending_word() -> None:
     kinds = sent_types(transport)
     assert kinds[1:] == ["response.cancel", "conversation.item.truncate", "conversation.item.create",
                          "response.create"]
-    assert transport.sent[1] == {"type": "response.cancel", "response_id": "r1"}
+    assert transport.sent[1] == {"type": "response.cancel", "response_id": "r1", "event_id": "rtg_response_cancel_1"}
     assert transport.sent[2] == {"type": "conversation.item.truncate", "item_id": "i1", "content_index": 0,
-                                "audio_end_ms": 0}  # the trip was handled before any playback time passed
+                                "audio_end_ms": 150}  # cut at what the player had played
     assert transport.sent[3]["item"]["content"][0]["text"] == "guardrail triggered: no_secrets"
 
 
@@ -150,7 +151,7 @@ async def test_reported_playback_and_interrupt_cancels() -> None:
         await session.interrupt()
     assert transport.sent[1:] == [
         {"type": "conversation.item.truncate", "item_id": "i1", "content_index": 0, "audio_end_ms": 250},
-        {"type": "response.cancel", "response_id": "r1"}]
+        {"type": "response.cancel", "response_id": "r1", "event_id": "rtg_response_cancel_1"}]
 
 
 async def test_speech_started_without_audio_does_nothing() -> None:

@@ -1,4 +1,4 @@
-"""Streamed transcripts accumulate in history without quadratic copying and read back whole."""
+"""Streamed transcripts accumulate in history and read back whole."""
 
 from __future__ import annotations
 

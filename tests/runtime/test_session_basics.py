@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import binascii
+
 import anyio
 import pytest
 
@@ -161,9 +163,19 @@ async def test_unknown_start_agent() -> None:
         Runner(graph(), transport=ScriptedTransport()).run(agent="nobody")
 
 
-async def test_audio_is_decoded_once_per_delta() -> None:
+async def test_audio_is_decoded_once_per_delta(monkeypatch: pytest.MonkeyPatch) -> None:
+    from realtime_graph.runtime import reader
+
+    decoded: list[str] = []
+
+    def counting(data: str) -> bytes:
+        decoded.append(data)
+        return binascii.a2b_base64(data)
+
+    monkeypatch.setattr(reader, "a2b_base64", counting)
     transport = ScriptedTransport([Step(expect="session.update", emit=[
         created("r1"), audio("r1", "i1", b"abc"), audio("r1", "i1", b"def"), done("r1")])])
-    async with Runner(graph(), transport=transport, raw_events=False).run() as session:
+    async with Runner(graph(), transport=transport).run() as session:  # raw events on: still one decode
         got = await events_until(session, lambda e: e.type == "agent_end")
     assert [e.audio for e in got if e.type == "audio"] == [b"abc", b"def"]
+    assert decoded == ["YWJj", "ZGVm"]

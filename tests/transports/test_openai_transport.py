@@ -91,6 +91,11 @@ def test_url_building_rules() -> None:
         build_url(ConnectRequest(model="m", call_id="c"))
     with pytest.raises(ConnectError, match="must start with ws:// or wss://"):
         build_url(ConnectRequest(model="m"), "https://example.com/v1/realtime")
+    with pytest.raises(ConnectError) as info:
+        build_url(ConnectRequest())
+    assert str(info.value) == "cannot connect without a model or a call_id; set model: in the graph"
+    # a custom endpoint may route to a fixed deployment: sent as given, nothing appended
+    assert build_url(ConnectRequest(), "ws://127.0.0.1:8080/v1/realtime") == "ws://127.0.0.1:8080/v1/realtime"
 
 
 async def test_missing_key_is_a_one_line_fix() -> None:
@@ -155,6 +160,35 @@ async def test_refused_and_timeout_are_connect_errors() -> None:
             async with OpenAITransport(url=f"ws://127.0.0.1:{port}/v1/realtime", api_key="k",
                                        open_timeout=0.2).connect(ConnectRequest(model="m")):
                 pass
+
+
+_UPGRADED = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+
+
+@pytest.mark.parametrize("answer, hold, why", [
+    (_UPGRADED + b"\r\n", True, "missing Sec-WebSocket-Accept header"),
+    (_UPGRADED + b"Sec-WebSocket-Accept: nope\r\n\r\n", True, "invalid Sec-WebSocket-Accept header: nope"),
+    (b"hello\r\n\r\n", False, "did not receive a valid HTTP response"),  # a non-HTTP server hangs up
+], ids=["no-accept-header", "wrong-accept-header", "not-http"])
+async def test_bad_upgrade_answer_is_connect_error(answer, hold, why) -> None:
+    async def answer_once(stream) -> None:
+        async with stream:
+            await stream.receive()  # the upgrade request
+            await stream.send(answer)
+            if hold:  # the client must fail on the answer itself, not on the socket closing
+                await anyio.sleep(5)
+
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, answer_once)
+        with pytest.raises(ConnectError) as info:
+            async with OpenAITransport(url=f"ws://127.0.0.1:{port}/v1/realtime?api-key=q-secret",
+                                       api_key="k").connect(ConnectRequest(model="m")):
+                pass
+        tg.cancel_scope.cancel()
+    assert str(info.value) == f"realtime handshake with ws://127.0.0.1:{port}/v1/realtime failed: {why}"
+    assert info.value.status is None and info.value.__cause__ is None
 
 
 async def test_non_json_frame_is_transport_error() -> None:

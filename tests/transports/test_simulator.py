@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
 
 import anyio
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from realtime_graph import audio
 from realtime_graph.errors import ConnectError, ConnectionLost
 from realtime_graph.transports import ConnectRequest, OpenAITransport, Simulator, SimulatorTransport
+from realtime_graph.transports import protocol as p
 from realtime_graph.transports.simulator import parse_script
 
 pytestmark = pytest.mark.anyio
@@ -36,51 +36,9 @@ CALL_TURN = ["response.created", "response.output_item.added", "conversation.ite
              "response.output_item.done", "conversation.item.done", "response.done", "rate_limits.updated"]
 
 
-class Client:
-    def __init__(self, conn, check) -> None:
-        self.conn, self.check, self.events = conn, check, []
-        self._iter = conn.__aiter__()
-
-    async def send(self, event: dict[str, Any]) -> None:
-        await self.conn.send(event)
-
-    async def until(self, kind: str) -> list[dict[str, Any]]:
-        got = []
-        with anyio.fail_after(5):
-            async for event in self._iter:
-                self.check(event)
-                got.append(event)
-                if event["type"] == kind:
-                    break
-        self.events += got
-        return got
-
-
 def types(events):
     return [e["type"] for e in events if e["type"] not in ("response.output_audio.delta",
                                                            "response.output_audio_transcript.delta")]
-
-
-def user_text(text: str) -> dict[str, Any]:
-    return {"type": "conversation.item.create",
-            "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}}
-
-
-@pytest.fixture
-def connect(validate_server_event):
-    import contextlib
-
-    @contextlib.asynccontextmanager
-    async def open_(simulator=None, request=ConnectRequest(model="gpt-realtime"), session=None):
-        async with SimulatorTransport(simulator).connect(request) as conn:
-            client = Client(conn, validate_server_event)
-            created = await client.until("session.created")
-            if session is not None:
-                await client.send({"type": "session.update", "session": {"type": "realtime", **session}})
-                await client.until("session.updated")
-            yield client, created[0]
-
-    return open_
 
 
 async def test_session_created_defaults_and_update(connect) -> None:
@@ -113,7 +71,7 @@ async def test_call_id_attach_has_no_model(connect) -> None:
 
 async def test_text_turn_audio_response(connect) -> None:
     async with connect(session={"audio": {"output": {"format": {"type": "audio/pcmu"}}}}) as (c, _):
-        await c.send(user_text("hello there"))
+        await c.send(p.user_message("hello there"))
         await c.send({"type": "response.create"})
         got = await c.until("rate_limits.updated")
     assert types(got) == ["conversation.item.added", "conversation.item.done"] + AUDIO_TURN + AUDIO_DONE
@@ -132,7 +90,7 @@ async def test_text_turn_audio_response(connect) -> None:
 
 async def test_text_modality(connect) -> None:
     async with connect(session={"output_modalities": ["text"]}) as (c, _):
-        await c.send(user_text("hi"))
+        await c.send(p.user_message("hi"))
         await c.send({"type": "response.create"})
         got = await c.until("rate_limits.updated")
     assert types(got)[-7:] == ["response.output_text.delta", "response.output_text.done",
@@ -143,7 +101,7 @@ async def test_text_modality(connect) -> None:
 
 async def test_function_call_then_output(connect) -> None:
     async with connect(session={"tools": [WEATHER, HANDOFF]}) as (c, _):
-        await c.send(user_text("What's the weather in Paris for 3 days?"))
+        await c.send(p.user_message("What's the weather in Paris for 3 days?"))
         await c.send({"type": "response.create"})
         got = await c.until("rate_limits.updated")
         assert types(got)[2:] == CALL_TURN
@@ -159,7 +117,7 @@ async def test_function_call_then_output(connect) -> None:
 
 async def test_handoff_and_greeting(connect) -> None:
     async with connect(session={"tools": [WEATHER, HANDOFF]}) as (c, _):
-        await c.send(user_text("please put me through to billing"))
+        await c.send(p.user_message("please put me through to billing"))
         await c.send({"type": "response.create"})
         got = await c.until("response.done")
         call = got[-1]["response"]["output"][0]
@@ -182,7 +140,7 @@ async def test_orphan_output_and_second_response_and_cancel_errors(connect) -> N
         errors = await c.until("error") + await c.until("error")
         assert [e["error"]["code"] for e in errors] == ["invalid_value", "response_cancel_not_active"]
         assert [e["error"]["event_id"] for e in errors] == ["o1", "c1"]
-        await c.send(user_text("tell me a long story please"))
+        await c.send(p.user_message("tell me a long story please"))
         await c.send({"type": "response.create"})
         await c.until("response.output_audio.delta")
         await c.send({"type": "response.create", "event_id": "r2"})
@@ -225,7 +183,7 @@ async def test_manual_commit_too_short_and_truncate_errors(connect) -> None:
         err = await c.until("error")
         assert err[-1]["error"]["message"] == ("Error committing input audio buffer: buffer too small. Expected "
                                                "at least 100ms of audio, but buffer only has 50.00ms of audio.")
-        await c.send(user_text("ok"))
+        await c.send(p.user_message("ok"))
         user = (await c.until("conversation.item.done"))[-1]["item"]["id"]
         await c.send({"type": "conversation.item.truncate", "item_id": user, "content_index": 0, "audio_end_ms": 0})
         assert (await c.until("error"))[-1]["error"]["code"] == "unsupported_content_type"
@@ -288,7 +246,7 @@ async def test_script_turns_barge_in_error_and_disconnect(connect) -> None:
     - disconnect: {code: 1011, reason: "scripted"}
 """)
     async with connect(Simulator(script=script)) as (c, _):
-        await c.send(user_text("how is the weather"))
+        await c.send(p.user_message("how is the weather"))
         await c.send({"type": "response.create"})
         got = await c.until("rate_limits.updated")
         assert types(got)[2:] == AUDIO_TURN + ["input_audio_buffer.speech_started"] + AUDIO_DONE
@@ -328,28 +286,9 @@ async def test_cancelling_mid_response_shuts_down_cleanly() -> None:
     with anyio.fail_after(3):
         with anyio.CancelScope() as scope:
             async with SimulatorTransport(Simulator(realtime_factor=1.0)).connect(ConnectRequest(model="m")) as conn:
-                await conn.send(user_text("a long answer please " * 5))
+                await conn.send(p.user_message("a long answer please " * 5))
                 await conn.send({"type": "response.create"})
                 async for event in conn:
                     if event["type"] == "response.output_audio.delta":
                         scope.cancel()
     assert scope.cancelled_caught
-
-
-async def test_client_events_of_a_typical_session_validate() -> None:
-    from openai.types.realtime import RealtimeClientEvent
-    from pydantic import TypeAdapter
-
-    adapter = TypeAdapter(RealtimeClientEvent)
-    for event in [
-        {"type": "session.update", "session": {"type": "realtime", "instructions": "x", "tools": [WEATHER],
-                                               "audio": {"input": {"format": {"type": "audio/pcmu"}}}}},
-        user_text("hi"),
-        {"type": "input_audio_buffer.append", "audio": "AAAA"},
-        {"type": "input_audio_buffer.commit"},
-        {"type": "response.create"},
-        {"type": "response.cancel"},
-        {"type": "conversation.item.truncate", "item_id": "item_1", "content_index": 0, "audio_end_ms": 10},
-        {"type": "conversation.item.create", "item": {"type": "function_call_output", "call_id": "c", "output": "o"}},
-    ]:
-        assert adapter.validate_python(event).model_dump(mode="json", exclude_unset=True) == event

@@ -35,3 +35,20 @@ def test_bad_scripts_are_located(text, line, column, message) -> None:
     issue = info.value.issues[0]
     assert (issue.file, issue.line, issue.column) == ("script.yaml", line, column)
     assert issue.message.startswith(message)
+
+
+def test_unreadable_script_files_are_located(tmp_path) -> None:
+    from realtime_graph.transports import Simulator
+
+    binary = tmp_path / "turns.yaml"
+    binary.write_bytes(b"- actions:\n    - say: caf\xe9\n")  # Latin-1, not UTF-8
+    for path, where, message in [
+        (tmp_path / "missing.yaml", (None, None), "cannot read script: No such file or directory"),
+        (tmp_path, (None, None), "cannot read script: Is a directory"),
+        (binary, (2, 1), "not UTF-8 text"),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            Simulator(script=path)
+        [issue] = info.value.issues
+        assert (issue.code, issue.file, (issue.line, issue.column), issue.message) == (
+            "simulator_script", str(path), where, message)

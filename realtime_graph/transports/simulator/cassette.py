@@ -40,22 +40,28 @@ def load_cassette(path: str | os.PathLike[str]) -> Cassette:
                                   hint="record cassettes with `rtgraph run --record FILE`")])
 
     try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         raise bad(None, f"cannot read cassette: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad(data[:exc.start].count(b"\n") + 1, "not UTF-8 text") from None
+    # Blank lines are skipped everywhere, so a file of blank lines is empty and has no header.
+    records = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if not records:
+        raise bad(None, "empty cassette")
     opening: list[dict[str, Any]] = []
     steps: list[tuple[str, list[dict[str, Any]]]] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for number, line in records:
         try:
             record = json.loads(line)
         except ValueError as exc:
             raise bad(number, f"not JSON: {exc.msg}") from None
-        if number == 1:
+        if number == records[0][0]:
             if not isinstance(record, dict) or record.get("cassette") != 1:
-                raise bad(1, 'the first line must be the header {"cassette": 1, ...}')
+                raise bad(number, 'the first line must be the header {"cassette": 1, ...}')
             continue
         if not isinstance(record, dict) or record.get("dir") not in ("client", "server") \
                 or not isinstance(record.get("event"), dict) or "type" not in record["event"]:
@@ -66,8 +72,6 @@ def load_cassette(path: str | os.PathLike[str]) -> Cassette:
             steps[-1][1].append(record["event"])
         else:
             opening.append(record["event"])
-    if not lines:
-        raise bad(None, "empty cassette")
     return Cassette(opening, steps)
 
 

@@ -213,19 +213,26 @@ class SimulatorEngine:
         if previous_id not in (None, "root") and self.conversation.find(previous_id) is None:
             return [self.ids.error_event("invalid_value", f"Invalid value: previous_item_id '{previous_id}' "
                                 "does not exist in the conversation.", param="previous_item_id", client=event)]
+        content = item.get("content", [])
+        # Checked up front: a stored non-object part would break every later response.create.
+        bad = "item.content" if not isinstance(content, list) else next(
+            (f"item.content[{i}]" for i, part in enumerate(content) if not isinstance(part, dict)), None)
+        if bad is not None:
+            expected = "an array" if bad == "item.content" else "an object"
+            return [self.ids.error_event("invalid_type", f"Invalid type for '{bad}': expected {expected}.",
+                                         param=bad, client=event)]
         if item["type"] == "function_call_output" and item.get("call_id") not in self.conversation.call_names():
             return [self.ids.error_event("invalid_value", "Tool call ID '{}' not found in conversation.".format(
                 item.get("call_id")), param="item.call_id", client=event)]
         if item.get("role") == "assistant" and any(
-            p.get("type") == "output_audio" for p in item.get("content", [])
+            p.get("type") == "output_audio" for p in content
         ):
             return [self.ids.error_event("invalid_value", "Assistant audio messages cannot be created.",
                                 param="item.content", client=event)]
         wire = {"id": item.get("id") or self.ids.new("item_"), **{k: v for k, v in item.items() if k != "id"}}
         wire.setdefault("status", "completed")
         stored = StoredItem(item=wire)
-        audio = b"".join(base64.b64decode(p.get("audio", "")) for p in wire.get("content", [])
-                         if isinstance(p, dict) and p.get("type") == "input_audio")
+        audio = b"".join(base64.b64decode(p.get("audio", "")) for p in content if p.get("type") == "input_audio")
         if audio:
             stored.audio = audio
             stored.audio_ms = len(audio) // bytes_per_ms(self._input_format)

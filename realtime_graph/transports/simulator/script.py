@@ -174,10 +174,16 @@ def parse_script(text: str, *, filename: str = "<script>") -> SimulatorScript:
 
 def load_script(path: str | os.PathLike[str]) -> SimulatorScript:
     """Read and parse a script file. :raises ConfigError: unreadable or invalid."""
+    name = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         raise ConfigError([Issue(code="simulator_script", message=f"cannot read script: {exc.strerror}",
-                                 file=os.fspath(path))]) from None
-    return parse_script(text, filename=os.fspath(path))
+                                 file=name)]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([Issue(code="simulator_script", message="not UTF-8 text", file=name,
+                                 line=data[:exc.start].count(b"\n") + 1, column=1)]) from None
+    return parse_script(text, filename=name)

@@ -118,16 +118,9 @@ def no_refunds(text, context):
     return "refund" in text
 """
 
-TAIL_GRAPH = """
-kind: graph
-start: assistant
----
-kind: agent
-name: assistant
-instructions: You are helpful.
-output_guardrails:
+TAIL_GRAPH = one_agent(agent_extra="""output_guardrails:
   - {entrypoint: "{mod}:no_refunds"}
-"""
+""")
 
 
 async def test_short_answer_is_checked_at_the_end(load_graph) -> None:

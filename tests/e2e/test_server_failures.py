@@ -128,17 +128,10 @@ def block() -> str:
     return "late"
 """
 
-TOOL_GRAPH = """
-kind: graph
-start: assistant
----
-kind: agent
-name: assistant
-instructions: You are helpful.
-tools:
+TOOL_GRAPH = one_agent(agent_extra="""tools:
   - {entrypoint: "{mod}:wait_forever"}
   - {entrypoint: "{mod}:block"}
-"""
+""")
 
 
 @pytest.mark.parametrize("tool, log", [("wait_forever", ["started", "cancelled"]), ("block", ["blocking"])])

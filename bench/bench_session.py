@@ -2,10 +2,15 @@
 Agents SDK vs a bare websockets client, side by side in one run.
 
     pip install -e '.[bench]'        # adds openai-agents[realtime]
-    python bench/bench_session.py [--events 3000] [--repeat 5]
+    python bench/bench_session.py [--events 3000] [--repeat 5] [--instructions]
 
 Every measurement runs the client in a fresh process against bench/_server.py (its own process)
 on loopback. Reports medians and ratios; never asserts.
+
+CPU time on shared or virtual machines drifts by tens of percent between runs. ``--instructions``
+adds a deterministic measure: each client runs under valgrind's callgrind at two stream sizes,
+and the difference in executed instructions, divided by the extra events, is the cost per server
+event with every fixed cost (imports, connect, session setup) cancelled out.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,6 +50,25 @@ def client(variant: str, scenario: str, url: str, *extra: str) -> dict[str, obje
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def instructions(variant: str, url: str) -> int:
+    """Instructions the client process executed (callgrind's total), deterministic."""
+    out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+                          os.path.join(HERE, "_clients.py"), variant, "stream", url],
+                         capture_output=True, text=True, timeout=1200)
+    match = re.search(r"Collected : (\d+)", out.stderr)
+    if out.returncode != 0 or match is None:
+        raise SystemExit(f"{variant} under callgrind failed:\n{out.stderr[-3000:]}")
+    return int(match.group(1))
+
+
+def per_event_instructions(variant: str, chunk_ms: int, small: int, large: int) -> float:
+    totals = []
+    for n in (small, large):
+        with server("--mode", "stream", "--n", str(n), "--chunk-ms", str(chunk_ms)) as url:
+            totals.append(instructions(variant, url))
+    return (totals[1] - totals[0]) / (2 * (large - small))
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
@@ -54,6 +80,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sessions", type=int, default=500)
     parser.add_argument("--calls", type=int, default=50)
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions per event under valgrind (deterministic, slow)")
     parser.add_argument("--chunk-ms", type=int, nargs="+", default=[20, 100],
                         help="audio delta sizes to stream (ms of 24 kHz PCM16)")
     args = parser.parse_args()
@@ -76,6 +104,18 @@ def main() -> None:
             print(f"{v:9} {med[v]:7.3f} {med[v] / (2 * args.events) * 1e6:9.2f} "
                   f"{med[v] / med['floor']:8.2f} {med['sdk'] / med[v]:8.2f}")
         print("(ours = raw_model_event off; ours+raw = on, the default and what the SDK always does)\n")
+
+    if args.instructions:
+        if shutil.which("valgrind") is None:
+            raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+        print("# instructions per server event (callgrind; 500 vs 1500 audio deltas, fixed costs cancel)")
+        print(f"{'client':9} " + " ".join(f"{f'{c} ms':>10} {'x floor':>8}" for c in args.chunk_ms))
+        counts = {v: [per_event_instructions(v, c, 500, 1500) for c in args.chunk_ms] for v in stream_variants}
+        for v in stream_variants:
+            cells = " ".join(f"{n:10.0f} {n / counts['floor'][i]:8.2f}" for i, n in enumerate(counts[v]))
+            print(f"{v:9} {cells}")
+        print("sdk / ours+raw: " + ", ".join(f"{c} ms {counts['sdk'][i] / counts['ours+raw'][i]:.2f}x"
+                                             for i, c in enumerate(args.chunk_ms)) + "\n")
 
     print("# latency: server event -> client event, paced 1 event / 2 ms (ms)")
     print(f"{'client':8} {'p50':>7} {'p99':>7}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .support import EXAMPLE
+from tests.support.cli import EXAMPLE
 
 
 @pytest.fixture

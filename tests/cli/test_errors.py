@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 from realtime_graph.cli.errors import EXIT_ERROR, EXIT_INTERNAL, UserFacingError, explain
-from realtime_graph.errors import (ConfigError, ConnectError, ConnectionLost, Issue, SessionError, Severity,
-                                   TransportError)
+from realtime_graph.errors import (
+    ConfigError,
+    ConnectError,
+    ConnectionLost,
+    Issue,
+    SessionError,
+    Severity,
+    TransportError,
+)
 
 ISSUES = [Issue(code="RG111", message="unknown key 'voice'", file="agents.d/a.yaml", line=6, column=1,
                 hint="remove it"),

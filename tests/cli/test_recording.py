@@ -17,8 +17,7 @@ from realtime_graph.runtime import events as ev
 from realtime_graph.transports import Simulator, SimulatorTransport
 from realtime_graph.transports.base import Connection, ConnectRequest, Transport
 from realtime_graph.transports.recording import RecordingTransport
-
-from .support import rtgraph
+from tests.support.cli import rtgraph
 
 HANDSHAKE_S = 0.3
 QUESTION = "What's the weather in Paris?"

@@ -13,8 +13,7 @@ import pytest
 
 from realtime_graph.audio import resample_pcm16, synthesize_speech
 from realtime_graph.cli.run import SIMULATOR_NOTICE
-
-from .support import Terminal, rtgraph, version_of
+from tests.support.cli import Terminal, rtgraph, version_of
 
 pytestmark = pytest.mark.slow
 

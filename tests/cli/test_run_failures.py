@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from realtime_graph.cli.run import SIMULATOR_NOTICE
-
-from .support import Terminal, openai_args, rtgraph, served, version_of
+from tests.support.cli import Terminal, openai_args, rtgraph, served, version_of
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from realtime_graph.cli.run import SIMULATOR_NOTICE
-
-from .support import Running, openai_args, rtgraph, served, version_of
+from tests.support.cli import Running, openai_args, rtgraph, served, version_of
 
 pytestmark = pytest.mark.slow
 

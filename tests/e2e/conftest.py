@@ -1,162 +1,20 @@
-"""End-to-end plumbing: a session → the real ``OpenAITransport`` → a real loopback WebSocket → the simulator.
-
-Client events are recorded where they arrive, on the simulator's side of the socket (what the
-server parsed off the wire, in arrival order), and every one of them is validated at teardown with
-the strict check of tests/transports (official ``RealtimeClientEvent`` union, no unknown keys,
-exact round trip). Graphs are loaded from YAML with the real loader; user code lives in a
-throw-away module written to ``tmp_path``.
-"""
+"""E2E fixtures: graphs loaded from YAML with throw-away user modules; strict client-event checks."""
 
 from __future__ import annotations
 
-import functools
 import itertools
 import sys
 import textwrap
-import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from realtime_graph.config import load_string
 from realtime_graph.graph.model import Graph
-from realtime_graph.runtime import events as ev
-from realtime_graph.transports.simulator import Simulator, SimulatorTransport, parse_script
-from realtime_graph.transports.simulator.model import Batch
-from realtime_graph.transports.simulator.server import EngineLike
-
-from runtime.conftest import events_until
-from transports.test_protocol import strict
-
-__all__ = ("NOISE", "RecordingSimulator", "check_client_events", "concurrent_turn", "events_until",
-           "interleaves", "kinds", "load_graph", "one_agent", "simulator", "until_ends", "until_seen",
-           "wire_types")
-
-NOISE = frozenset({"raw_model_event", "history_added", "history_updated", "audio"})
-"""Session events most assertions leave out (each test asserts audio where it matters)."""
-
-_LIVE: list[RecordingSimulator] = []
-
-
-class _RecordingEngine:
-    """Delegates to the real engine and keeps what crossed the socket, with monotonic times."""
-
-    def __init__(self, inner: EngineLike, owner: RecordingSimulator) -> None:
-        self._inner, self._owner = inner, owner
-
-    def open(self) -> list[dict[str, Any]]:
-        return self._emitted(self._inner.open())
-
-    def receive(self, event: Any) -> list[dict[str, Any]]:
-        self._owner.received.append(event)
-        return self._emitted(self._inner.receive(event))
-
-    def next_batch(self) -> Batch | None:
-        batch = self._inner.next_batch()
-        if batch is not None:
-            self._emitted(batch.events)
-        return batch
-
-    def _emitted(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        now = time.monotonic()
-        self._owner.emitted.extend((now, e) for e in events)
-        return events
-
-
-class RecordingSimulator(Simulator):
-    """A :class:`Simulator` that records the client events it received and the events it sent."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.received: list[dict[str, Any]] = []
-        self.emitted: list[tuple[float, dict[str, Any]]] = []
-        _LIVE.append(self)
-
-    def engine(self, model: str | None, call_id: str | None) -> EngineLike:
-        return _RecordingEngine(super().engine(model, call_id), self)
-
-    def received_of(self, kind: str) -> list[dict[str, Any]]:
-        return [e for e in self.received if e.get("type") == kind]
-
-    def emitted_of(self, kind: str) -> list[dict[str, Any]]:
-        return [e for _, e in self.emitted if e["type"] == kind]
-
-
-def simulator(script: str | None = None, *,
-              realtime_factor: float = 0.0) -> tuple[SimulatorTransport, RecordingSimulator]:
-    """A transport that serves a recording simulator (script given as YAML text) on loopback."""
-    sim = RecordingSimulator(script=parse_script(textwrap.dedent(script)) if script else None,
-                             realtime_factor=realtime_factor)
-    return SimulatorTransport(sim), sim
-
-
-def wire_types(sim: RecordingSimulator, *, audio: bool = False) -> list[str]:
-    """Client event types the simulator received, in order (``input_audio_buffer.append`` dropped
-    unless ``audio``)."""
-    return [e["type"] for e in sim.received if audio or e["type"] != "input_audio_buffer.append"]
-
-
-async def until_ends(session: Any, count: int = 1, *, timeout: float = 5.0,
-                     raw: bool = False) -> list[ev.SessionEventBase]:
-    """Session events up to and including the ``count``-th ``agent_end``."""
-    seen = 0
-
-    def stop(event: ev.SessionEventBase) -> bool:
-        nonlocal seen
-        seen += event.type == "agent_end"
-        return seen == count
-
-    return await events_until(session, stop, timeout=timeout, raw=raw)
-
-
-async def until_seen(session: Any, *wanted: str, timeout: float = 5.0) -> list[ev.SessionEventBase]:
-    """Session events until every type in ``wanted`` was seen (as often as it is listed)."""
-    missing = Counter(wanted)
-
-    def stop(event: ev.SessionEventBase) -> bool:
-        if missing[event.type] > 0:
-            missing[event.type] -= 1
-        return not +missing
-
-    return await events_until(session, stop, timeout=timeout)
-
-
-def interleaves(actual: Sequence[str], *parts: Sequence[str]) -> bool:
-    """True when ``actual`` is exactly the ``parts`` merged, each keeping its own order (the
-    reader and a tool task run concurrently: each side is ordered, their merge is not)."""
-
-    @functools.cache
-    def fits(i: int, positions: tuple[int, ...]) -> bool:
-        if i == len(actual):
-            return all(p == len(part) for p, part in zip(positions, parts))
-        return any(p < len(part) and part[p] == actual[i]
-                   and fits(i + 1, positions[:k] + (p + 1,) + positions[k + 1:])
-                   for k, (p, part) in enumerate(zip(positions, parts)))
-
-    return fits(0, (0,) * len(parts))
-
-
-def concurrent_turn(actual: Sequence[str], reader: Sequence[str], task: Sequence[str],
-                    then: Sequence[str] = ()) -> bool:
-    """``actual`` is the reader's events merged with a tool task's, followed by ``then`` (what the
-    reader saw after the task sent its output and asked for the next response)."""
-    cut = len(reader) + len(task)
-    return interleaves(actual[:cut], reader, task) and list(actual[cut:]) == list(then)
-
-
-def kinds(events: Iterable[ev.SessionEventBase], drop: frozenset[str] = NOISE) -> list[str]:
-    return [e.type for e in events if e.type not in drop]
-
+from tests.support.simulated import LIVE, check_client_events
 
 _MODULES = itertools.count()
-
-
-def one_agent(graph_settings: str = "", agent_extra: str = "") -> str:
-    """YAML for a graph whose only agent is ``assistant`` (the shape most e2e tests need)."""
-    return (f"kind: graph\nstart: assistant\n{graph_settings}\n---\n"
-            f"kind: agent\nname: assistant\ninstructions: You are helpful.\n{agent_extra}")
 
 
 @pytest.fixture
@@ -179,22 +37,12 @@ def load_graph(tmp_path, monkeypatch) -> Callable[..., tuple[Graph, Any]]:
         sys.modules.pop(name, None)
 
 
-def check_client_events(sims: Iterable[RecordingSimulator]) -> int:
-    """Strictly validate every client event the simulators received; returns how many."""
-    count = 0
-    for sim in sims:
-        for event in sim.received:
-            strict(event)
-            count += 1
-    return count
-
-
 @pytest.fixture(autouse=True)
 def _client_events_are_strictly_valid():
     """Every client event any simulator of the test received is a valid GA client event."""
-    _LIVE.clear()
+    LIVE.clear()
     yield
     try:
-        check_client_events(_LIVE)
+        check_client_events(LIVE)
     finally:
-        _LIVE.clear()
+        LIVE.clear()

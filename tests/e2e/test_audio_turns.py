@@ -8,8 +8,7 @@ import pytest
 
 from realtime_graph.audio import PCM24K, silence, synthesize_speech
 from realtime_graph.runtime import Runner
-
-from .conftest import events_until, kinds, one_agent, simulator, wire_types
+from tests.support.simulated import events_until, kinds, one_agent, simulator, wire_types
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

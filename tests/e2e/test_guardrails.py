@@ -14,8 +14,7 @@ import base64
 import pytest
 
 from realtime_graph.runtime import Runner
-
-from .conftest import kinds, one_agent, simulator, until_ends, wire_types
+from tests.support.simulated import kinds, one_agent, simulator, until_ends, wire_types
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

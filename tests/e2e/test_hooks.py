@@ -8,8 +8,7 @@ import anyio
 import pytest
 
 from realtime_graph.runtime import Runner
-
-from .conftest import simulator, until_ends, wire_types
+from tests.support.simulated import simulator, until_ends, wire_types
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

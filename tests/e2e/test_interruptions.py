@@ -12,8 +12,7 @@ import pytest
 
 from realtime_graph.audio import PCM24K, silence
 from realtime_graph.runtime import PlaybackTracker, Runner
-
-from .conftest import events_until, kinds, one_agent, simulator, until_ends, wire_types
+from tests.support.simulated import events_until, kinds, one_agent, simulator, until_ends, wire_types
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

@@ -10,8 +10,7 @@ import pytest
 
 from realtime_graph.errors import ConnectionLost
 from realtime_graph.runtime import Runner
-
-from .conftest import events_until, kinds, one_agent, simulator, until_ends, wire_types
+from tests.support.simulated import events_until, kinds, one_agent, simulator, until_ends, wire_types
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -151,6 +150,6 @@ async def test_leaving_the_session_cancels_a_running_tool_promptly(load_graph, t
         exit_s = time.monotonic() - left
 
     assert exit_s < 0.5  # a blocking sync tool's thread is abandoned, not waited for
-    assert mod.LOG == log
+    assert log == mod.LOG
     # No output was sent for the cancelled call.
     assert wire_types(sim) == ["session.update", "conversation.item.create", "response.create"]

@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 
 from realtime_graph.runtime import Runner
-
-from runtime.conftest import agent, events_until, graph, handoff, tool
-
-from .conftest import check_client_events, simulator
+from tests.support.builders import agent, events_until, graph, handoff, tool
+from tests.support.simulated import check_client_events, simulator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from realtime_graph.runtime import Runner
-
-from .conftest import concurrent_turn, kinds, simulator, until_ends, until_seen, wire_types
+from tests.support.simulated import concurrent_turn, kinds, simulator, until_ends, until_seen, wire_types
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

@@ -16,8 +16,7 @@ from realtime_graph.reload import GraphReloader
 from realtime_graph.runtime import Runner
 from realtime_graph.runtime import events as ev
 from realtime_graph.transports import Simulator, SimulatorTransport
-
-from .test_reloader import AGENT, QUIET_S, TOOL, Folder, SlowImports, write
+from tests.support.reload import AGENT, QUIET_S, TOOL, Folder, SlowImports, write
 
 pytestmark = pytest.mark.anyio
 OTHER = 'kind: agent\nname: Other\ninstructions: "other"\nhandoffs: [Assistant]\n'

@@ -9,9 +9,21 @@ import pytest
 from realtime_graph.graph.model import Guardrail, RunSettings, ToolErrorInfo, Variable
 from realtime_graph.runtime import Runner
 from realtime_graph.transports.scripted import ScriptedTransport
-
-from .conftest import (agent, created, done, entry, events_until, function_call, graph, handoff, message_added,
-                       tool, transcript, transcript_done, types)
+from tests.support.builders import (
+    agent,
+    created,
+    done,
+    entry,
+    events_until,
+    function_call,
+    graph,
+    handoff,
+    message_added,
+    tool,
+    transcript,
+    transcript_done,
+    types,
+)
 
 pytestmark = pytest.mark.anyio
 

@@ -8,9 +8,24 @@ import pytest
 from realtime_graph.graph.model import GuardrailResult, RunSettings
 from realtime_graph.runtime import PlaybackTracker, Runner
 from realtime_graph.transports.scripted import ScriptedTransport
-
-from .conftest import (agent, audio, created, deny, done, entry, events_until, function_call, graph,
-                       handoff, message_added, sent_types, tool, transcript, transcript_done, types)
+from tests.support.builders import (
+    agent,
+    audio,
+    created,
+    deny,
+    done,
+    entry,
+    events_until,
+    function_call,
+    graph,
+    handoff,
+    message_added,
+    sent_types,
+    tool,
+    transcript,
+    transcript_done,
+    types,
+)
 
 pytestmark = pytest.mark.anyio
 

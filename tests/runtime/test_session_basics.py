@@ -11,9 +11,7 @@ from realtime_graph.errors import ConnectionLost, SessionError
 from realtime_graph.graph.model import Variable
 from realtime_graph.runtime import Runner
 from realtime_graph.transports.scripted import CLOSE, ScriptedTransport, Step, UnexpectedSend
-
-from .conftest import (agent, audio, created, done, events_until, graph, sent_types, spoken_turn,
-                       types)
+from tests.support.builders import agent, audio, created, done, events_until, graph, sent_types, spoken_turn, types
 
 pytestmark = pytest.mark.anyio
 
@@ -117,7 +115,7 @@ async def test_session_exit_cancels_a_long_running_tool() -> None:
         await anyio.sleep(3600)
         return "never"
 
-    from .conftest import function_call, tool
+    from tests.support.builders import function_call, tool
     g = graph(agent(tools=[tool(slow)]))
     transport = ScriptedTransport([Step(expect="session.update", emit=[created("r1"), function_call("r1", "c1", "slow")])])
     with anyio.fail_after(3):

@@ -11,8 +11,18 @@ from realtime_graph.errors import SessionError
 from realtime_graph.graph.model import Hooks, RunSettings, ToolErrorInfo
 from realtime_graph.runtime import Runner
 from realtime_graph.transports.scripted import ScriptedTransport, Step
-
-from .conftest import agent, created, done, entry, events_until, function_call, graph, sent_types, tool, types
+from tests.support.builders import (
+    agent,
+    created,
+    done,
+    entry,
+    events_until,
+    function_call,
+    graph,
+    sent_types,
+    tool,
+    types,
+)
 
 pytestmark = pytest.mark.anyio
 

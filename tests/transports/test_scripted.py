@@ -7,8 +7,14 @@ import pytest
 
 from realtime_graph.errors import ConnectionLost
 from realtime_graph.transports.base import ConnectRequest
-from realtime_graph.transports.scripted import (CLOSE, SESSION_CREATED, ScriptedTransport, Step,
-                                                UnconsumedSteps, UnexpectedSend)
+from realtime_graph.transports.scripted import (
+    CLOSE,
+    SESSION_CREATED,
+    ScriptedTransport,
+    Step,
+    UnconsumedSteps,
+    UnexpectedSend,
+)
 
 pytestmark = pytest.mark.anyio
 

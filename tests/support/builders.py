@@ -1,4 +1,4 @@
-"""Graph fixtures built directly in Python, and server-event builders for scripted sessions."""
+"""Graphs built directly in Python, and server-event builders for scripted sessions."""
 
 from __future__ import annotations
 
@@ -9,10 +9,20 @@ from typing import Any
 
 import anyio
 import jinja2.sandbox
-import pytest
 
-from realtime_graph.graph.model import (Agent, Entrypoint, Graph, Guardrail, Handoff, Hooks,
-                                        InstructionTemplate, RunSettings, Tool, Variable, freeze)
+from realtime_graph.graph.model import (
+    Agent,
+    Entrypoint,
+    Graph,
+    Guardrail,
+    Handoff,
+    Hooks,
+    InstructionTemplate,
+    RunSettings,
+    Tool,
+    Variable,
+    freeze,
+)
 from realtime_graph.runtime import Session
 from realtime_graph.runtime import events as ev
 
@@ -133,7 +143,3 @@ def types(events: list[ev.SessionEventBase]) -> list[str]:
 def sent_types(transport) -> list[str]:
     return [e["type"] for e in transport.sent]
 
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"

@@ -1,0 +1,1 @@
+"""Helpers shared by the test packages (never imported from conftest or test modules)."""

@@ -24,8 +24,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -60,10 +60,19 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 if TYPE_CHECKING:
-    from .errors import (ConfigError, ConnectError, ConnectionLost, EntrypointError, Issue,
-                         RealtimeGraphError, SessionError, Severity, TemplateRenderError,
-                         TransportError)
     from .config import ValidationReport, load, load_dict, load_string, render_issues, validate
+    from .errors import (
+        ConfigError,
+        ConnectError,
+        ConnectionLost,
+        EntrypointError,
+        Issue,
+        RealtimeGraphError,
+        SessionError,
+        Severity,
+        TemplateRenderError,
+        TransportError,
+    )
     from .graph.model import Agent, CallContext, Graph, GuardrailResult, ToolErrorInfo
     from .runtime.events import SessionEvent
     from .runtime.playback import PlaybackTracker

@@ -17,7 +17,7 @@ import anyio
 from ..audio import AudioFormat, bytes_per_ms, decode_to_pcm16, encode_pcm16
 from .errors import UserFacingError
 
-__all__ = ("CHUNK_MS", "WavRecorder", "import_sounddevice", "microphone_chunks", "Speaker", "wav_chunks")
+__all__ = ("CHUNK_MS", "Speaker", "WavRecorder", "import_sounddevice", "microphone_chunks", "wav_chunks")
 
 CHUNK_MS = 50
 """Size of each ``input_audio_buffer.append``: what a microphone callback typically delivers."""
@@ -93,7 +93,7 @@ def import_sounddevice() -> Any:
     try:
         sounddevice.query_devices(kind="input")
         sounddevice.query_devices(kind="output")
-    except Exception as exc:  # noqa: BLE001 - PortAudioError or ValueError: no default device
+    except Exception as exc:
         raise UserFacingError(f"no audio device available ({exc}); use --input-wav/--output-wav instead") from None
     return sounddevice
 

@@ -41,7 +41,7 @@ def _clip(value: Any) -> str:
 class Console:
     """Writes whole lines and streamed lines to ``out``, flushing so pipes see output at once."""
 
-    __slots__ = ("_out", "_open")
+    __slots__ = ("_open", "_out")
 
     def __init__(self, out: TextIO) -> None:
         self._out = out

@@ -9,8 +9,7 @@ mistake.
 
 from __future__ import annotations
 
-from ..errors import (ConfigError, ConnectError, ConnectionLost, RealtimeGraphError, SessionError,
-                      TransportError)
+from ..errors import ConfigError, ConnectError, ConnectionLost, RealtimeGraphError, SessionError, TransportError
 
 __all__ = ("EXIT_ERROR", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "UserFacingError", "explain")
 

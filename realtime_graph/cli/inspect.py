@@ -36,7 +36,7 @@ def graph(path: str) -> None:
 
         report = validate(path, import_entrypoints=False)
         output = to_mermaid(report.graph) if report.graph is not None else render_issues(report.issues)
-    except Exception as exc:  # noqa: BLE001 - bad input never raises: one line, exit 3 for our bugs
+    except Exception as exc:
         message, code = explain(exc)
         click.echo(f"rtgraph graph: {message}", err=True)
         sys.exit(code)

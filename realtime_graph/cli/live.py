@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 import anyio
 
 from ..audio import AudioFormat, duration_ms, format_from_wire, silence
-from ..transports import protocol
 from ..errors import ConfigError, SessionError
 from ..graph.model import thaw
 from ..runtime import events as ev
+from ..transports import protocol
 from . import audio_io
 from .console import Console, TranscriptView
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, UserFacingError

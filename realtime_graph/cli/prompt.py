@@ -31,7 +31,7 @@ from .console import Console
 if TYPE_CHECKING:
     from ..runtime.events import ToolApprovalRequiredEvent
 
-__all__ = ("ApprovalDesk", "NON_INTERACTIVE_REJECTION", "read_lines")
+__all__ = ("NON_INTERACTIVE_REJECTION", "ApprovalDesk", "read_lines")
 
 NON_INTERACTIVE_REJECTION = "The user could not be asked to approve this tool call (non-interactive run)."
 _CHUNK = 65536

@@ -77,7 +77,7 @@ def _execute(path: Path, options: dict[str, Any]) -> int:
         return _start(path, options)
     except KeyboardInterrupt:  # Ctrl-C before the session's own handler or during shutdown
         return EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - the CLI boundary: never a traceback
+    except Exception as exc:
         message, code = explain(_unwrap(exc))
         sys.stdout.flush()
         click.echo(f"rtgraph run: {message}", err=True)

@@ -30,7 +30,7 @@ def validate(path: str, fmt: str, strict: bool, no_import: bool) -> None:
 
         report = validate_folder(path, import_entrypoints=not no_import)
         output = render_issues(report.issues, fmt)  # type: ignore[arg-type]
-    except Exception as exc:  # noqa: BLE001 - bad input never raises: one line, exit 3 for our bugs
+    except Exception as exc:
         message, code = explain(exc)
         click.echo(f"rtgraph validate: {message}", err=True)
         sys.exit(code)

@@ -15,8 +15,15 @@ from typing import Any
 from ..graph.model import SourceLocation
 from .issues import IssueSink
 
-__all__ = ("Document", "JsonPath", "MAX_ALIAS_NODES", "MAX_FILE_BYTES", "parse_definition", "parse_documents",
-           "plain_document")
+__all__ = (
+    "MAX_ALIAS_NODES",
+    "MAX_FILE_BYTES",
+    "Document",
+    "JsonPath",
+    "parse_definition",
+    "parse_documents",
+    "plain_document",
+)
 
 JsonPath = tuple[str | int, ...]
 

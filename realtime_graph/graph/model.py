@@ -19,11 +19,11 @@ from typing import Any, Literal
 from ..errors import EntrypointError, TemplateRenderError
 
 __all__ = (
-    "Agent",
-    "CallContext",
     "DEFAULT_OUTPUT_MODALITIES",
     "DEFAULT_VOICE",
     "ENV_REFERENCE",
+    "Agent",
+    "CallContext",
     "Entrypoint",
     "Graph",
     "Guardrail",

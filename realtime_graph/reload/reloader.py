@@ -198,7 +198,7 @@ class GraphReloader:
             graph = load(self.path, reimport=True)
         except ConfigError:
             raise
-        except Exception as exc:  # noqa: BLE001 - e.g. a file removed while it was read: the session goes on
+        except Exception as exc:
             raise ConfigError([Issue(code="RG302", message=f"reload failed: {type(exc).__name__}: {exc}",
                                      file=str(self.path), hint="fix the file and save again")]) from exc
         module_files = user_module_files(graph)

@@ -75,7 +75,7 @@ def _merge_content(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list
 class History:
     """Ordered conversation items with in-place updates."""
 
-    __slots__ = ("_items", "_index", "_deltas")
+    __slots__ = ("_deltas", "_index", "_items")
 
     def __init__(self) -> None:
         self._items: list[HistoryItem] = []

@@ -16,8 +16,8 @@ from ..transports import protocol
 from ..transports.base import ServerEvent
 from . import events as ev
 from .guardrails import GuardrailWindow, check_deny, run_guardrail
-from .tools import describe
 from .settings import interrupt_response
+from .tools import describe
 
 if TYPE_CHECKING:
     from .session import Session

@@ -49,8 +49,17 @@ class PlaybackState:
 class PlaybackTracker:
     """Tracks received and played audio of the latest assistant audio item."""
 
-    __slots__ = ("_bytes_per_ms", "_clock", "_item", "_content_index", "_response_id",
-                 "_received_bytes", "_started", "_played_ms", "reported")
+    __slots__ = (
+        "_bytes_per_ms",
+        "_clock",
+        "_content_index",
+        "_item",
+        "_played_ms",
+        "_received_bytes",
+        "_response_id",
+        "_started",
+        "reported",
+    )
 
     def __init__(self, *, reported: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
         self.reported = reported

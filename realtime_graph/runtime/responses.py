@@ -19,7 +19,7 @@ __all__ = ("ResponseSlot",)
 class ResponseSlot:
     """Tracks the active response and the pending/wanted ``response.create``."""
 
-    __slots__ = ("active", "pending", "_wanted", "_counter")
+    __slots__ = ("_counter", "_wanted", "active", "pending")
 
     def __init__(self) -> None:
         self.active: str | None = None

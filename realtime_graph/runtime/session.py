@@ -26,12 +26,12 @@ from ..transports.base import ClientEvent, Connection, ConnectRequest, Transport
 from . import events as ev
 from .calls import ToolCalls
 from .history import History, HistoryItem
-from .reader import ServerEventReader
 from .interrupts import Interrupts
 from .playback import PlaybackTracker
+from .reader import ServerEventReader
 from .responses import ResponseSlot
-from .tools import call_entrypoint, describe
 from .settings import build_session, connect_model, instruction_values, output_format
+from .tools import call_entrypoint, describe
 from .updates import GraphUpdates
 
 __all__ = ("Session",)

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import SessionError
-from ..graph.model import Agent, DEFAULT_OUTPUT_MODALITIES, DEFAULT_VOICE, Graph, Secret, thaw
+from ..graph.model import DEFAULT_OUTPUT_MODALITIES, DEFAULT_VOICE, Agent, Graph, Secret, thaw
 
 __all__ = (
     "DEFAULT_MODEL",

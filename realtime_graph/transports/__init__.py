@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from .._lazy import lazy_exports
 
-
 _EXPORTS = {
     "ConnectRequest": "realtime_graph.transports.base",
     "Connection": "realtime_graph.transports.base",

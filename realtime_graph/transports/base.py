@@ -19,7 +19,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ("ConnectRequest", "Connection", "ServerEvent", "ClientEvent", "Transport")
+__all__ = ("ClientEvent", "ConnectRequest", "Connection", "ServerEvent", "Transport")
 
 ServerEvent = dict[str, Any]
 """A decoded server event: ``{"type": "response.output_audio.delta", ...}``."""

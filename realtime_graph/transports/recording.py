@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import IO, Literal
 
-from .base import ClientEvent, ConnectRequest, Connection, ServerEvent, Transport
+from .base import ClientEvent, Connection, ConnectRequest, ServerEvent, Transport
 
 __all__ = ("CassetteWriter", "RecordingConnection", "RecordingTransport")
 
@@ -28,7 +28,7 @@ __all__ = ("CassetteWriter", "RecordingConnection", "RecordingTransport")
 class CassetteWriter:
     """Writes the cassette header and one line per event to an open text stream."""
 
-    __slots__ = ("_stream", "_t0", "_dumps")
+    __slots__ = ("_dumps", "_stream", "_t0")
 
     def __init__(self, stream: IO[str], *, graph_version: str = "") -> None:
         self._stream = stream

@@ -264,8 +264,8 @@ class SimulatorEngine:
             return [self._item_missing(event)]
         # A client cutting playback short usually truncates while the response is still streaming.
         generated = self.active.open_audio_ms(item_id) if self.active is not None else None
-        is_audio = generated is not None or stored.item.get("role") == "assistant" and any(
-            p.get("type") == "output_audio" for p in stored.item.get("content", []))
+        is_audio = generated is not None or (stored.item.get("role") == "assistant" and any(
+            p.get("type") == "output_audio" for p in stored.item.get("content", [])))
         if not is_audio:
             return [self.ids.error_event("unsupported_content_type", "Only model output audio messages can be "
                                 "truncated", param="item_id", client=event)]

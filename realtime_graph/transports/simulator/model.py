@@ -12,8 +12,8 @@ from typing import Any, Union
 
 __all__ = (
     "Action",
-    "Batch",
     "BargeIn",
+    "Batch",
     "Call",
     "Delay",
     "Disconnect",

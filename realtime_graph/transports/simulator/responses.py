@@ -17,7 +17,7 @@ from typing import Any
 
 from ...audio import AudioFormat, bytes_per_ms, duration_ms, synthesize_speech
 from .conversation import Conversation, StoredItem
-from .model import Action, Batch, BargeIn, Call, Delay, Disconnect, Fail, IdFactory, Say
+from .model import Action, BargeIn, Batch, Call, Delay, Disconnect, Fail, IdFactory, Say
 
 __all__ = ("ResponseConfig", "ResponseRun", "default_audio_ms")
 

@@ -13,72 +13,38 @@ from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
-_EXPORTS: dict[str, str] = {
-    # errors
-    "ConfigError": "realtime_graph.errors",
-    "ConnectError": "realtime_graph.errors",
-    "ConnectionLost": "realtime_graph.errors",
-    "EntrypointError": "realtime_graph.errors",
-    "Issue": "realtime_graph.errors",
-    "RealtimeGraphError": "realtime_graph.errors",
-    "SessionError": "realtime_graph.errors",
-    "Severity": "realtime_graph.errors",
-    "TemplateRenderError": "realtime_graph.errors",
-    "TransportError": "realtime_graph.errors",
-    # graph model
-    "Agent": "realtime_graph.graph.model",
-    "CallContext": "realtime_graph.graph.model",
-    "Graph": "realtime_graph.graph.model",
-    "GuardrailResult": "realtime_graph.graph.model",
-    "ToolErrorInfo": "realtime_graph.graph.model",
-    # loading
-    "ValidationReport": "realtime_graph.config",
-    "load": "realtime_graph.config",
-    "load_dict": "realtime_graph.config",
-    "load_string": "realtime_graph.config",
-    "render_issues": "realtime_graph.config",
-    "validate": "realtime_graph.config",
-    # runtime
-    "PlaybackTracker": "realtime_graph.runtime.playback",
-    "Runner": "realtime_graph.runtime.runner",
-    "Session": "realtime_graph.runtime.session",
-    "SessionEvent": "realtime_graph.runtime.events",
-    # transports and test doubles
-    "OpenAITransport": "realtime_graph.transports.openai",
-    "ScriptedTransport": "realtime_graph.transports.scripted",
-    "Simulator": "realtime_graph.transports.simulator",
-    "SimulatorTransport": "realtime_graph.transports.simulator",
-    "Step": "realtime_graph.transports.scripted",
-    "Transport": "realtime_graph.transports.base",
-}
+if not TYPE_CHECKING:  # type checkers read the imports below; an unknown name stays an error for them
+    __all__, __getattr__, __dir__ = lazy_exports(__name__, __file__, globals())
 
-__all__ = sorted(_EXPORTS, key=str.casefold)
-
-
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
-
-
-if TYPE_CHECKING:
-    from .config import ValidationReport, load, load_dict, load_string, render_issues, validate
-    from .errors import (
-        ConfigError,
-        ConnectError,
-        ConnectionLost,
-        EntrypointError,
-        Issue,
-        RealtimeGraphError,
-        SessionError,
-        Severity,
-        TemplateRenderError,
-        TransportError,
-    )
-    from .graph.model import Agent, CallContext, Graph, GuardrailResult, ToolErrorInfo
-    from .runtime.events import SessionEvent
-    from .runtime.playback import PlaybackTracker
-    from .runtime.runner import Runner
-    from .runtime.session import Session
-    from .transports.base import Transport
-    from .transports.openai import OpenAITransport
-    from .transports.scripted import ScriptedTransport, Step
-    from .transports.simulator import Simulator, SimulatorTransport
+if TYPE_CHECKING:  # the one list of public names (see _lazy.py)
+    from .config import ValidationReport as ValidationReport
+    from .config import load as load
+    from .config import load_dict as load_dict
+    from .config import load_string as load_string
+    from .config import render_issues as render_issues
+    from .config import validate as validate
+    from .errors import ConfigError as ConfigError
+    from .errors import ConnectError as ConnectError
+    from .errors import ConnectionLost as ConnectionLost
+    from .errors import EntrypointError as EntrypointError
+    from .errors import Issue as Issue
+    from .errors import RealtimeGraphError as RealtimeGraphError
+    from .errors import SessionError as SessionError
+    from .errors import Severity as Severity
+    from .errors import TemplateRenderError as TemplateRenderError
+    from .errors import TransportError as TransportError
+    from .graph.model import Agent as Agent
+    from .graph.model import CallContext as CallContext
+    from .graph.model import Graph as Graph
+    from .graph.model import GuardrailResult as GuardrailResult
+    from .graph.model import ToolErrorInfo as ToolErrorInfo
+    from .runtime.events import SessionEvent as SessionEvent
+    from .runtime.playback import PlaybackTracker as PlaybackTracker
+    from .runtime.runner import Runner as Runner
+    from .runtime.session import Session as Session
+    from .transports.base import Transport as Transport
+    from .transports.openai import OpenAITransport as OpenAITransport
+    from .transports.scripted import ScriptedTransport as ScriptedTransport
+    from .transports.scripted import Step as Step
+    from .transports.simulator import Simulator as Simulator
+    from .transports.simulator import SimulatorTransport as SimulatorTransport

@@ -170,7 +170,7 @@ def _decode_table(law: str) -> tuple[bytes, ...]:
     return tuple(decode(code).to_bytes(2, "little", signed=True) for code in range(256))
 
 
-def _samples(pcm: bytes) -> array:
+def _samples(pcm: bytes) -> array[int]:
     """``pcm`` (little-endian 16-bit) as an ``array('h')`` in native byte order."""
     if len(pcm) % 2:
         raise ValueError(f"16-bit PCM needs an even number of bytes, got {len(pcm)}")
@@ -180,7 +180,7 @@ def _samples(pcm: bytes) -> array:
     return samples
 
 
-def _pcm_bytes(samples: array) -> bytes:
+def _pcm_bytes(samples: array[int]) -> bytes:
     if _BIG_ENDIAN:
         samples.byteswap()
     return samples.tobytes()

@@ -19,7 +19,9 @@ __all__ = ("main",)
 # command name -> (module, attribute, one-line help shown by `rtgraph --help`)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("realtime_graph.cli.run", "run", "Run the graph as a live voice session (simulator without an API key)."),
-    "validate": ("realtime_graph.cli.validate", "validate", "Validate a definition folder; every problem at file:line:col."),
+    "validate": (
+        "realtime_graph.cli.validate", "validate", "Validate a definition folder; every problem at file:line:col."
+    ),
     "schema": ("realtime_graph.cli.inspect", "schema", "Print the JSON Schema of definition files."),
     "graph": ("realtime_graph.cli.inspect", "graph", "Print the handoff graph as Mermaid."),
 }

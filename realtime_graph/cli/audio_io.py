@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 
 from ..audio import AudioFormat, bytes_per_ms, decode_to_pcm16, encode_pcm16
-from .errors import UserFacingError
+from .reporting import UserFacingError
 
 __all__ = ("CHUNK_MS", "Speaker", "WavRecorder", "import_sounddevice", "microphone_chunks", "wav_chunks")
 
@@ -63,10 +63,11 @@ class WavRecorder:
         # The file is opened here, not by wave.open(path): a Wave_write whose file never opened
         # still runs its __del__, which prints a traceback after our one-line message.
         try:
-            self._file = open(path, "wb")  # noqa: SIM115 - closed in close()
+            # Both are closed in close(): they outlive this method.
+            self._file = open(path, "wb")  # noqa: SIM115
         except OSError as exc:
             raise UserFacingError(f"{os.fspath(path)}: cannot write WAV: {exc.strerror or exc}") from None
-        self._wav = wave.open(self._file, "wb")
+        self._wav = wave.open(self._file, "wb")  # noqa: SIM115
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
         self._wav.setframerate(fmt.rate)

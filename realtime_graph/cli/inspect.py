@@ -28,7 +28,7 @@ def schema(kind: str | None) -> None:
 @click.argument("path", default="agents.d", type=click.Path(path_type=str))
 def graph(path: str) -> None:
     """Print the handoff graph of PATH as a Mermaid flowchart (entrypoints are not imported)."""
-    from .errors import EXIT_ERROR, explain
+    from .reporting import EXIT_ERROR, explain
 
     try:
         from ..config import render_issues, validate

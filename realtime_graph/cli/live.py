@@ -31,7 +31,7 @@ from ..runtime import events as ev
 from ..transports import protocol
 from . import audio_io
 from .console import Console, TranscriptView
-from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, UserFacingError
+from .reporting import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, UserFacingError
 from .prompt import ApprovalDesk, read_lines
 
 if TYPE_CHECKING:

@@ -38,7 +38,7 @@ def choose_transport(graph: Graph, *, transport: str | None, url: str | None, si
         fail with an opaque HTTP 401).
     """
     from ..graph.model import Secret
-    from .errors import UserFacingError
+    from .reporting import UserFacingError
 
     settings = graph.transport
     secrets = {f"transport.headers.{name}": value for name, value in settings.headers.items()
@@ -58,7 +58,7 @@ def choose_transport(graph: Graph, *, transport: str | None, url: str | None, si
 
         return SimulatorTransport(Simulator(realtime_factor=sim_speed)), notice
     if missing:
-        names = sorted({name for unset in missing.values() for name in unset})
+        names = tuple(sorted({name for unset in missing.values() for name in unset}))
         plural = len(names) > 1
         raise UserFacingError(f"environment variable{'s' if plural else ''} {', '.join(names)} "
                               f"{'are' if plural else 'is'} not set (needed by {', '.join(sorted(missing))})")
@@ -71,7 +71,7 @@ def choose_transport(graph: Graph, *, transport: str | None, url: str | None, si
 
 
 def _execute(path: Path, options: dict[str, Any]) -> int:
-    from .errors import EXIT_INTERRUPTED, explain
+    from .reporting import EXIT_INTERRUPTED, explain
 
     try:
         return _start(path, options)
@@ -90,7 +90,7 @@ def _start(path: Path, options: dict[str, Any]) -> int:
     from ..config import render_issues, validate
     from ..errors import ConfigError
     from ..runtime import Runner
-    from .errors import UserFacingError
+    from .reporting import UserFacingError
     from .live import LiveCall, LiveOptions
 
     report = validate(path)

@@ -21,7 +21,7 @@ def validate(path: str, fmt: str, strict: bool, no_import: bool) -> None:
 
     Exit status: 0 valid, 1 errors (or warnings with --strict), 2 usage error.
     """
-    from .errors import EXIT_ERROR, EXIT_OK, explain
+    from .reporting import EXIT_ERROR, EXIT_OK, explain
 
     try:
         from ..config import render_issues

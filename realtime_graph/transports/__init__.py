@@ -10,25 +10,24 @@ Names are imported lazily so importing this package does not import ``websockets
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .._lazy import lazy_exports
 
-_EXPORTS = {
-    "ConnectRequest": "realtime_graph.transports.base",
-    "Connection": "realtime_graph.transports.base",
-    "Transport": "realtime_graph.transports.base",
-    "OpenAITransport": "realtime_graph.transports.openai",
-    "ScriptedTransport": "realtime_graph.transports.scripted",
-    "Step": "realtime_graph.transports.scripted",
-    "CLOSE": "realtime_graph.transports.scripted",
-    "UnexpectedSend": "realtime_graph.transports.scripted",
-    "UnconsumedSteps": "realtime_graph.transports.scripted",
-    "RecordingTransport": "realtime_graph.transports.recording",
-    "Simulator": "realtime_graph.transports.simulator",
-    "SimulatorScript": "realtime_graph.transports.simulator",
-    "SimulatorTransport": "realtime_graph.transports.simulator",
-}
+if not TYPE_CHECKING:  # type checkers read the imports below; an unknown name stays an error for them
+    __all__, __getattr__, __dir__ = lazy_exports(__name__, __file__, globals())
 
-
-__all__ = tuple(sorted(_EXPORTS, key=str.casefold))
-
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+if TYPE_CHECKING:  # the one list of public names (see realtime_graph/_lazy.py)
+    from .base import Connection as Connection
+    from .base import ConnectRequest as ConnectRequest
+    from .base import Transport as Transport
+    from .openai import OpenAITransport as OpenAITransport
+    from .recording import RecordingTransport as RecordingTransport
+    from .scripted import CLOSE as CLOSE
+    from .scripted import ScriptedTransport as ScriptedTransport
+    from .scripted import Step as Step
+    from .scripted import UnconsumedSteps as UnconsumedSteps
+    from .scripted import UnexpectedSend as UnexpectedSend
+    from .simulator import Simulator as Simulator
+    from .simulator import SimulatorScript as SimulatorScript
+    from .simulator import SimulatorTransport as SimulatorTransport

@@ -28,7 +28,7 @@ import math
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import anyio
 
@@ -46,7 +46,7 @@ __all__ = (
     "UnexpectedSend",
 )
 
-Expectation = Union[str, Mapping[str, Any], Callable[[ClientEvent], bool]]
+Expectation = str | Mapping[str, Any] | Callable[[ClientEvent], bool]
 
 
 class _Close:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from realtime_graph.cli.errors import EXIT_ERROR, EXIT_INTERNAL, UserFacingError, explain
+from realtime_graph.cli.reporting import EXIT_ERROR, EXIT_INTERNAL, UserFacingError, explain
 from realtime_graph.errors import (
     ConfigError,
     ConnectError,

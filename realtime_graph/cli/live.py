@@ -31,8 +31,8 @@ from ..runtime import events as ev
 from ..transports import protocol
 from . import audio_io
 from .console import Console, TranscriptView
-from .reporting import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, UserFacingError
 from .prompt import ApprovalDesk, read_lines
+from .reporting import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, UserFacingError
 
 if TYPE_CHECKING:
     from ..graph.model import Graph

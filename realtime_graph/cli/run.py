@@ -90,8 +90,8 @@ def _start(path: Path, options: dict[str, Any]) -> int:
     from ..config import render_issues, validate
     from ..errors import ConfigError
     from ..runtime import Runner
-    from .reporting import UserFacingError
     from .live import LiveCall, LiveOptions
+    from .reporting import UserFacingError
 
     report = validate(path)
     if report.graph is None:

@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "transports": {"errors", "audio", "_lazy"},
     "runtime": {"errors", "graph", "audio", "transports.base", "transports.protocol"},
     "reload": {"errors", "graph", "config"},
+    "scenarios": {"errors", "graph", "audio", "config", "runtime", "transports"},
     "cli": {"*"},
     "__init__": {"*"},
     "__main__": {"cli"},
@@ -31,8 +32,8 @@ ALLOWED: dict[str, set[str]] = {
 
 # third-party module -> package areas allowed to import it
 THIRD_PARTY: dict[str, tuple[str, ...]] = {
-    "yaml": ("config", "transports.simulator", "cli"),
-    "jsonschema": ("config",),
+    "yaml": ("config", "transports.simulator", "cli", "scenarios"),
+    "jsonschema": ("config", "scenarios"),
     "jinja2": ("config",),
     "websockets": ("transports.openai", "transports.simulator"),
     "watchfiles": ("reload",),

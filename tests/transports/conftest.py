@@ -73,7 +73,8 @@ def connect(validate_server_event):
     """``async with connect(simulator, request, session) as (client, session.created event)``."""
 
     @contextlib.asynccontextmanager
-    async def open_(simulator=None, request=ConnectRequest(model="gpt-realtime"), session=None):
+    async def open_(simulator=None, request=None, session=None):
+        request = request if request is not None else ConnectRequest(model="gpt-realtime")
         async with SimulatorTransport(simulator).connect(request) as conn:
             client = Client(conn, validate_server_event)
             created = await client.until("session.created")

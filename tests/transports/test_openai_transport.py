@@ -141,7 +141,8 @@ async def test_http_401_is_connect_error_with_status_and_no_secret() -> None:
 
     async with server(never, process_request=reject) as (url, _):
         with pytest.raises(ConnectError) as info:
-            async with OpenAITransport(url=url + "?api-key=q-secret", api_key="sk-secret").connect(ConnectRequest(model="m")):
+            transport = OpenAITransport(url=url + "?api-key=q-secret", api_key="sk-secret")
+            async with transport.connect(ConnectRequest(model="m")):
                 pass
     assert info.value.status == 401
     assert "HTTP 401 (check the API key or headers)" in str(info.value)

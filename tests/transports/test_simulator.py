@@ -74,7 +74,7 @@ async def test_text_turn_audio_response(connect) -> None:
         await c.send(p.user_message("hello there"))
         await c.send({"type": "response.create"})
         got = await c.until("rate_limits.updated")
-    assert types(got) == ["conversation.item.added", "conversation.item.done"] + AUDIO_TURN + AUDIO_DONE
+    assert types(got) == ["conversation.item.added", "conversation.item.done", *AUDIO_TURN, *AUDIO_DONE]
     deltas = [e for e in got if e["type"] == "response.output_audio.delta"]
     transcript = "".join(e["delta"] for e in got if e["type"] == "response.output_audio_transcript.delta")
     assert transcript == "You said: hello there"
@@ -249,7 +249,7 @@ async def test_script_turns_barge_in_error_and_disconnect(connect) -> None:
         await c.send(p.user_message("how is the weather"))
         await c.send({"type": "response.create"})
         got = await c.until("rate_limits.updated")
-        assert types(got)[2:] == AUDIO_TURN + ["input_audio_buffer.speech_started"] + AUDIO_DONE
+        assert types(got)[2:] == [*AUDIO_TURN, "input_audio_buffer.speech_started", *AUDIO_DONE]
         assert sum(e["type"] == "response.output_audio.delta" for e in got) == 3
         assert got[-2]["response"]["status_details"] == {"type": "cancelled", "reason": "turn_detected"}
         await c.send({"type": "response.create"})

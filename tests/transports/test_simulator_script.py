@@ -8,7 +8,7 @@ import pytest
 
 from realtime_graph.errors import ConfigError
 from realtime_graph.transports.simulator import parse_script
-from realtime_graph.transports.simulator.model import BargeIn, Call, Handoff, Say
+from realtime_graph.transports.simulator.vocabulary import BargeIn, Call, Handoff, Say
 
 
 def test_parses_all_actions() -> None:

@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator
 from ..base import Connection, ConnectRequest, Transport
 from .cassette import Cassette, CassetteReplay, load_cassette
 from .engine import SimulatorEngine
-from .model import SimulatorScript
 from .script import load_script, parse_script
 from .server import EngineLike, serve_engine
+from .vocabulary import SimulatorScript
 
 __all__ = ("Simulator", "SimulatorScript", "SimulatorTransport", "load_script", "parse_script")
 

@@ -15,7 +15,7 @@ from collections import deque
 from typing import Any
 
 from ...errors import ConfigError, Issue
-from .model import Batch, IdFactory
+from .vocabulary import Batch, IdFactory
 
 __all__ = ("Cassette", "CassetteReplay", "load_cassette")
 
@@ -57,7 +57,7 @@ def load_cassette(path: str | os.PathLike[str]) -> Cassette:
     for number, line in records:
         try:
             record = json.loads(line)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise bad(number, f"not JSON: {exc.msg}") from None
         if number == records[0][0]:
             if not isinstance(record, dict) or record.get("cassette") != 1:

@@ -11,14 +11,15 @@ import base64
 import binascii
 from typing import Any
 
-from ...audio import bytes_per_ms, duration_ms, format_from_wire
+from ...audio import AudioFormat, bytes_per_ms, duration_ms, format_from_wire
 from ..protocol import CLIENT_EVENT_TYPES
 from .conversation import Conversation, StoredItem
-from .model import Action, Batch, Call, Handoff, IdFactory, SimulatorScript
-from .responses import ResponseConfig, ResponseRun
-from .rules import HANDOFF_PREFIX, default_actions
-from .session import SessionUpdateError, apply_update, default_session
+from .fieldcheck import FieldError, check_fields, check_message_content, check_response_params
+from .generation import ResponseConfig, ResponseRun
+from .rules import HANDOFF_PREFIX, UnknownForcedTool, apply_tool_choice, default_actions
+from .sessionconfig import SessionUpdateError, apply_update, check_tool_choice, check_voice, default_session
 from .vad import EnergyVad
+from .vocabulary import Action, Batch, Call, Handoff, IdFactory, SimulatorScript
 
 __all__ = ("SimulatorEngine",)
 
@@ -48,18 +49,21 @@ class SimulatorEngine:
         self._buffer = bytearray()
         self._vad = EnergyVad()
         self._speech_item: str | None = None
+        self._attached = call_id is not None  # a SIP/WebRTC call: the server owns the output buffer
+        self._last_response_id: str | None = None
         self.active: ResponseRun | None = None
 
     # --- helpers --------------------------------------------------------------------------------
 
 
     @property
-    def _input_format(self):
+    def _input_format(self) -> AudioFormat:
         return format_from_wire(self.session["audio"]["input"]["format"])
 
     @property
     def _turn_detection(self) -> dict[str, Any] | None:
-        return self.session["audio"]["input"]["turn_detection"]
+        detection: dict[str, Any] | None = self.session["audio"]["input"]["turn_detection"]
+        return detection
 
     @property
     def responding(self) -> bool:
@@ -93,23 +97,64 @@ class SimulatorEngine:
                                 + ", ".join(f"'{t}'" for t in sorted(CLIENT_EVENT_TYPES)) + ".",
                                 param="type", client=event)]
         try:
-            return handler(event)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:  # binascii.Error too
-            # A malformed field: the real API answers with an error event and keeps the socket.
-            # Handlers validate before they change state, so nothing is half-applied.
-            return [self.ids.error_event("invalid_value", f"Invalid value in '{kind}': {exc}", client=event)]
+            check_fields(kind, event)
+            result: list[dict[str, Any]] = handler(event)
+            return result
+        except (FieldError, SessionUpdateError) as exc:
+            return [self.ids.error_event(exc.code, exc.message, param=exc.param, client=event)]
+        except (AttributeError, KeyError, TypeError, ValueError):  # binascii.Error too
+            # A malformed field the checks above did not name: the real API answers with an error
+            # event and keeps the socket, in its words, never ours. Handlers validate before they
+            # change state, so nothing is half-applied.
+            return [self.ids.error_event("invalid_value", f"Invalid value in '{kind}': the event does not match "
+                                         f"the '{kind}' schema.", client=event)]
 
     # --- session ---------------------------------------------------------------------------------
 
+    def _assistant_audio_present(self) -> bool:
+        """Whether the conversation holds assistant audio (then the voice is locked, as live)."""
+        if any(s.item.get("role") == "assistant" and s.audio for s in self.conversation.items):
+            return True
+        return self.active is not None and self.active.produced_audio
+
     def _on_session_update(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        before = {t.get("server_label") for t in self.session["tools"] if t.get("type") == "mcp"}
         try:
-            self.session = apply_update(self.session, event.get("session"))
+            self.session = apply_update(self.session, event.get("session"),
+                                        audio_present=self._assistant_audio_present())
         except SessionUpdateError as exc:
             return [self.ids.error_event(exc.code, exc.message, param=exc.param, client=event)]
-        return [self.ids.server_event("session.updated", session=self.session)]
+        out = [self.ids.server_event("session.updated", session=self.session)]
+        for tool in self.session["tools"]:
+            if tool.get("type") == "mcp" and tool["server_label"] not in before:
+                out += self._mcp_listing_failed(tool["server_label"])
+        return out
+
+    def _mcp_listing_failed(self, label: str) -> list[dict[str, Any]]:
+        """The live server lists a hosted MCP server's tools when it is configured; the simulator
+        reaches no MCP server, so the listing fails (its item stays, with no tools)."""
+        item = {"id": self.ids.new("item_"), "type": "mcp_list_tools", "server_label": label, "tools": []}
+        previous = self.conversation.add(StoredItem(item=item))
+        return [
+            self.ids.server_event("conversation.item.added", previous_item_id=previous, item=dict(item)),
+            self.ids.server_event("mcp_list_tools.in_progress", item_id=item["id"]),
+            self.ids.server_event("mcp_list_tools.failed", item_id=item["id"]),
+            self.ids.server_event("conversation.item.done", previous_item_id=previous, item=dict(item)),
+        ]
 
     def _on_output_audio_buffer_clear(self, event: dict[str, Any]) -> list[dict[str, Any]]:
-        return []  # WebSocket sessions: the client owns playback; nothing to clear server-side
+        if not self._attached:
+            # The server-side output buffer exists only for WebRTC/SIP calls; on a WebSocket
+            # session the client owns playback (it truncates instead).
+            return [self.ids.error_event("invalid_value", "output_audio_buffer.clear is only supported for "
+                                         "WebRTC and SIP sessions; on a WebSocket session stop playback locally "
+                                         "and send conversation.item.truncate.", param="type", client=event)]
+        out = []
+        if self.responding:
+            assert self.active is not None
+            out += self.active.cancel("client_cancelled")
+            self.active = None
+        return [*out, self.ids.server_event("output_audio_buffer.cleared", response_id=self._last_response_id or "")]
 
     # --- input audio ----------------------------------------------------------------------------
 
@@ -221,6 +266,8 @@ class SimulatorEngine:
             expected = "an array" if bad == "item.content" else "an object"
             return [self.ids.error_event("invalid_type", f"Invalid type for '{bad}': expected {expected}.",
                                          param=bad, client=event)]
+        if item["type"] == "message":
+            check_message_content(item)
         if item["type"] == "function_call_output" and item.get("call_id") not in self.conversation.call_names():
             return [self.ids.error_event("invalid_value", "Tool call ID '{}' not found in conversation.".format(
                 item.get("call_id")), param="item.call_id", client=event)]
@@ -295,7 +342,14 @@ class SimulatorEngine:
                 "conversation_already_has_active_response",
                 f"Conversation already has an active response in progress: {self.active.id}. "
                 "Wait until the response is finished before creating a new one.", client=event)]
-        return self._start_response(event.get("response") or {}, event)
+        params = event.get("response") or {}
+        check_response_params(params)
+        if "tool_choice" in params:
+            check_tool_choice("response.tool_choice", params["tool_choice"])
+        voice = (params.get("audio") or {}).get("output", {}).get("voice")
+        if voice is not None:
+            check_voice("response.audio.output.voice", voice)
+        return self._start_response(params, event)
 
     def _on_response_cancel(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         wanted = event.get("response_id")
@@ -308,16 +362,27 @@ class SimulatorEngine:
         self._vad.arm_idle_timeout()
         return events
 
-    def _actions(self, tools: list[dict[str, Any]], instructions: str) -> tuple[Action, ...]:
+    def _actions(self, tools: list[dict[str, Any]], instructions: str, tool_choice: Any) -> tuple[Action, ...]:
         text = self.conversation.last_user_text()
-        last = self.conversation.items[-1].item if self.conversation.items else None
+        last = next((s.item for s in reversed(self.conversation.items) if s.item.get("type") != "mcp_list_tools"),
+                    None)
+
+        def rules(visible: list[dict[str, Any]]) -> tuple[Action, ...]:
+            return default_actions(last_item=last, user_text=text, tools=visible, instructions=instructions,
+                                   call_names=self.conversation.call_names())
+
+        actions: tuple[Action, ...] | None = None
+        scripted = False
         if self._next_turn < len(self._turns):
             turn = self._turns[self._next_turn]
             if (turn.match is None) or (text is not None and turn.matches(text)):
                 self._next_turn += 1
-                return tuple(self._resolve(a, tools) for a in turn.actions)
-        return default_actions(last_item=last, user_text=text, tools=tools, instructions=instructions,
-                               call_names=self.conversation.call_names())
+                actions = tuple(self._resolve(a, tools) for a in turn.actions)
+                scripted = True
+        if actions is None:
+            actions = rules(tools if tool_choice != "none" else [])
+        return apply_tool_choice(actions, tool_choice=tool_choice, tools=tools, user_text=text,
+                                 fallback=lambda: rules([]), scripted=scripted)
 
     @staticmethod
     def _resolve(action: Action, tools: list[dict[str, Any]]) -> Action:
@@ -339,6 +404,13 @@ class SimulatorEngine:
         except ValueError as exc:
             return [self.ids.error_event("invalid_value", str(exc), param="response.audio.output.format", client=event)]
         modalities = params.get("output_modalities", session["output_modalities"])
+        tool_choice = params.get("tool_choice", session["tool_choice"])
+        try:
+            actions = self._actions(tools, instructions, tool_choice)
+        except UnknownForcedTool as exc:
+            param = "response.tool_choice" if "tool_choice" in params else "session.tool_choice"
+            return [self.ids.error_event("invalid_value", f"Tool choice '{exc.name}' is not one of the "
+                                         "function tools of the session or response.", param=param, client=event)]
         config = ResponseConfig(
             modality="text" if modalities == ["text"] else "audio",
             audio_format=fmt,
@@ -348,8 +420,9 @@ class SimulatorEngine:
             conversation_id=None if params.get("conversation") == "none" else self._conversation_id,
         )
         self.active = ResponseRun(
-            ids=self.ids, conversation=self.conversation, actions=self._actions(tools, instructions),
+            ids=self.ids, conversation=self.conversation, actions=actions,
             config=config, barge_in=self._barge_in,
             input_tokens=sum(len(str(s.item)) // 4 for s in self.conversation.items) + len(instructions) // 4,
         )
+        self._last_response_id = self.active.id
         return []

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .model import Action, Call, Say
+from .vocabulary import Action, Call, Say
 
-__all__ = ("HANDOFF_PREFIX", "default_actions", "synthesize_arguments")
+__all__ = ("HANDOFF_PREFIX", "UnknownForcedTool", "apply_tool_choice", "default_actions", "synthesize_arguments")
 
 HANDOFF_PREFIX = "transfer_to_"
 _STOP_WORDS = frozenset({"get", "set", "to", "the"})
@@ -156,3 +156,55 @@ def default_actions(
             return (Call(tool["name"], "{}"),)
     call = _tool_call(functions, user_text)
     return (call,) if call is not None else (Say(f"You said: {user_text}"),)
+
+
+class UnknownForcedTool(Exception):
+    """``tool_choice`` forces a function that is not among the response's tools."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def apply_tool_choice(
+    actions: tuple[Action, ...],
+    *,
+    tool_choice: Any,
+    tools: Sequence[Mapping[str, Any]],
+    user_text: str | None,
+    fallback: Callable[[], tuple[Action, ...]],
+    scripted: bool = False,
+) -> tuple[Action, ...]:
+    """The actions a model honouring ``tool_choice`` takes instead of ``actions``.
+
+    ``none``: no function calls (dropped; if nothing is left to say, ``fallback()`` answers, which
+    the caller computes without tools). ``required``: at least one call (the first function tool
+    when the actions have none; it replaces a default-rule answer, and follows scripted speech).
+    ``{"type": "function", "name": X}``: the calls become one call of
+    X. ``auto`` and MCP choices leave the actions as they are.
+
+    :raises UnknownForcedTool: the forced function is not among ``tools``.
+    """
+    functions = [t for t in tools if t.get("type", "function") == "function" and t.get("name")]
+    calls = [a for a in actions if isinstance(a, Call)]
+    if tool_choice == "none":
+        kept = tuple(a for a in actions if not isinstance(a, Call))
+        return kept if any(isinstance(a, Say) for a in kept) else fallback()
+    if tool_choice == "required":
+        if calls or not functions:
+            return actions
+        tool = functions[0]
+        arguments = synthesize_arguments(tool.get("parameters"), user_text or "")
+        call = Call(tool["name"], json.dumps(arguments))
+        return (*actions, call) if scripted else (call,)
+    if isinstance(tool_choice, Mapping) and tool_choice.get("type") == "function":
+        name = tool_choice.get("name")
+        forced = next((t for t in functions if t["name"] == name), None)
+        if forced is None:
+            raise UnknownForcedTool(str(name))
+        if len(calls) == 1 and calls[0].tool == name:
+            return actions
+        arguments = synthesize_arguments(forced.get("parameters"), user_text or "")
+        kept = tuple(a for a in actions if not isinstance(a, Call))
+        return (*kept, Call(forced["name"], json.dumps(arguments)))
+    return actions

@@ -22,7 +22,7 @@ import re
 from typing import Any
 
 from ...errors import ConfigError, Issue
-from .model import Action, BargeIn, Call, Delay, Disconnect, Fail, Handoff, Say, SimulatorScript, Turn
+from .vocabulary import Action, BargeIn, Call, Delay, Disconnect, Fail, Handoff, Say, SimulatorScript, Turn
 
 __all__ = ("load_script", "parse_script")
 

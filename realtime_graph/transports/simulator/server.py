@@ -18,9 +18,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import anyio
 
-from .model import Batch
+from .vocabulary import Batch
 
-__all__ = ("BETA_ERROR", "EngineLike", "serve_engine")
+__all__ = ("BETA_ERROR", "REALTIME_PATHS", "EngineLike", "serve_engine")
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per event
 
@@ -46,13 +46,33 @@ EngineFactory = Callable[[str | None, str | None], EngineLike]
 _Close = tuple[int, str]
 
 
+# The served URL ends in /v1/realtime; the openai client appends "/realtime" to its
+# websocket_base_url, so that URL used as a base arrives as /v1/realtime/realtime: accept both.
+REALTIME_PATHS = frozenset({"/v1/realtime", "/openai/v1/realtime", "/v1/realtime/realtime",
+                            "/openai/v1/realtime/realtime"})
+
+
+def _api_error(code: str, message: str, param: str | None) -> str:
+    return json.dumps({"error": {"message": message, "type": "invalid_request_error", "code": code,
+                                 "param": param}}) + "\n"
+
+
 def _check_request(connection: Any, request: Any) -> Any:
     """Reject bad handshakes with an HTTP status, as the live endpoint does."""
-    if urlsplit(request.path).path.rstrip("/") not in ("/v1/realtime", "/openai/v1/realtime"):
+    url = urlsplit(request.path)
+    if url.path.rstrip("/") not in REALTIME_PATHS:
         return connection.respond(HTTPStatus.NOT_FOUND, "Not found: use /v1/realtime\n")
     auth = request.headers.get("Authorization", "")
     if not (auth.startswith("Bearer ") and auth[7:].strip()) and not request.headers.get("api-key"):
         return connection.respond(HTTPStatus.UNAUTHORIZED, "Missing bearer authentication in header\n")
+    query = parse_qs(url.query)
+    if not query.get("model") and not query.get("call_id"):
+        return connection.respond(HTTPStatus.BAD_REQUEST, _api_error(
+            "missing_required_parameter", "Missing required parameter: 'model' (or 'call_id' to attach to a call).",
+            "model"))
+    if query.get("model") and query.get("call_id"):
+        return connection.respond(HTTPStatus.BAD_REQUEST, _api_error(
+            "invalid_request_error", "Pass either 'model' or 'call_id', not both.", "call_id"))
     return None
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 __all__ = (
     "Action",
@@ -83,7 +83,7 @@ class Delay:
     ms: int
 
 
-Action = Union[Say, Call, Handoff, BargeIn, Fail, Disconnect, Delay]
+Action = Say | Call | Handoff | BargeIn | Fail | Disconnect | Delay
 
 
 @dataclass(frozen=True, slots=True)

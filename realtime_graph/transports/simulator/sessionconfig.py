@@ -7,11 +7,20 @@ required, and one unknown (e.g. beta-named) field rejects the whole update.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from ...audio import format_from_wire
 
-__all__ = ("DEFAULT_INSTRUCTIONS", "SessionUpdateError", "apply_update", "default_session")
+__all__ = (
+    "DEFAULT_INSTRUCTIONS",
+    "VOICES",
+    "SessionUpdateError",
+    "apply_update",
+    "check_tool_choice",
+    "check_voice",
+    "default_session",
+)
 
 DEFAULT_INSTRUCTIONS = (
     "Your knowledge cutoff is 2023-10. You are a helpful, witty, and friendly AI. "
@@ -27,6 +36,9 @@ _AUDIO_KEYS = {
     "input": frozenset({"format", "transcription", "noise_reduction", "turn_detection"}),
     "output": frozenset({"format", "voice", "speed"}),
 }
+VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar")
+"""The built-in voices; a custom voice is an object ``{"id": "voice_..."}``."""
+_TOOL_CHOICE_MODES = ("auto", "none", "required")
 _SERVER_VAD_DEFAULTS = {
     "type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": 200,
     "idle_timeout_ms": None, "create_response": True, "interrupt_response": True,
@@ -87,7 +99,58 @@ def _unknown(path: str) -> SessionUpdateError:
 
 
 def _invalid(path: str, value: Any) -> SessionUpdateError:
-    return SessionUpdateError("invalid_value", f"Invalid value: {value!r}.", path)
+    shown = value if isinstance(value, str) else json.dumps(value, default=str)
+    return SessionUpdateError("invalid_value", f"Invalid value: '{shown}'.", path)
+
+
+def _supported(values: tuple[str, ...]) -> str:
+    quoted = [f"'{v}'" for v in values]
+    return ", ".join(quoted[:-1]) + f", and {quoted[-1]}"
+
+
+def check_voice(path: str, value: Any) -> None:
+    """A built-in voice name or a custom voice ``{"id": ...}``. :raises SessionUpdateError:"""
+    if isinstance(value, dict) and set(value) == {"id"} and isinstance(value["id"], str) and value["id"]:
+        return
+    if value not in VOICES:
+        shown = value if isinstance(value, str) else json.dumps(value)
+        raise SessionUpdateError("invalid_value", f"Invalid value: '{shown}'. Supported values are: "
+                                 f"{_supported(VOICES)}.", path)
+
+
+def check_tool_choice(path: str, value: Any) -> None:
+    """``auto``/``none``/``required``, a function or an MCP tool. :raises SessionUpdateError:"""
+    if value in _TOOL_CHOICE_MODES:
+        return
+    if isinstance(value, dict):
+        kind = value.get("type")
+        if kind == "function" and set(value) == {"type", "name"} and isinstance(value["name"], str):
+            return
+        if (kind == "mcp" and isinstance(value.get("server_label"), str)
+                and set(value) <= {"type", "server_label", "name"}):
+            return
+        raise SessionUpdateError("invalid_value", "Invalid value for 'tool_choice': expected "
+                                 "{'type': 'function', 'name': ...} or {'type': 'mcp', 'server_label': ...}.", path)
+    shown = value if isinstance(value, str) else json.dumps(value)
+    raise SessionUpdateError("invalid_value", f"Invalid value: '{shown}'. Supported values are: "
+                             f"{_supported(_TOOL_CHOICE_MODES)}.", path)
+
+
+def _check_tools(value: Any) -> None:
+    path = "session.tools"
+    if not isinstance(value, list):
+        raise SessionUpdateError("invalid_type", f"Invalid type for '{path}': expected an array.", path)
+    for index, tool in enumerate(value):
+        where = f"{path}[{index}]"
+        if not isinstance(tool, dict):
+            raise SessionUpdateError("invalid_type", f"Invalid type for '{where}': expected an object.", where)
+        if tool.get("type") not in ("function", "mcp"):
+            raise SessionUpdateError("invalid_value", f"Invalid value: '{tool.get('type')}'. Supported values are: "
+                                     "'function' and 'mcp'.", f"{where}.type")
+        key = "name" if tool["type"] == "function" else "server_label"
+        if not isinstance(tool.get(key), str) or not tool[key]:
+            raise SessionUpdateError("missing_required_parameter", f"Missing required parameter: '{where}.{key}'.",
+                                     f"{where}.{key}")
 
 
 def _turn_detection(value: Any) -> dict[str, Any] | None:
@@ -115,10 +178,13 @@ def _format(path: str, value: Any) -> dict[str, Any]:
         raise _invalid(f"{path}.type", value.get("type")) from None
 
 
-def apply_update(session: dict[str, Any], update: Any) -> dict[str, Any]:
+def apply_update(session: dict[str, Any], update: Any, *, audio_present: bool = False) -> dict[str, Any]:
     """``session`` with ``update`` applied (a new dict; ``session`` is untouched).
 
-    :raises SessionUpdateError: missing ``type``, unknown key, or invalid value; nothing applied.
+    ``audio_present``: the conversation holds assistant audio, so the voice is locked (as live).
+
+    :raises SessionUpdateError: missing ``type``, unknown key, invalid value, a voice change after
+        audio, or a model change; nothing applied.
     """
     if not isinstance(update, dict):
         raise SessionUpdateError("missing_required_parameter", "Missing required parameter: 'session'.", "session")
@@ -134,17 +200,35 @@ def apply_update(session: dict[str, Any], update: Any) -> dict[str, Any]:
     merged = copy.deepcopy(session)
     for key, value in update.items():
         if key == "audio":
-            _merge_audio(merged["audio"], value)
+            _merge_audio(merged["audio"], value, audio_present=audio_present)
         elif key == "model":
-            continue  # the model is fixed by the URL; repeating it is allowed, changing is ignored
+            _check_model(session, value)
+            merged["model"] = value  # repeating the URL's model, or naming an attached call's
         elif key == "output_modalities" and value not in (["audio"], ["text"]):
             raise _invalid("session.output_modalities", value)
+        elif key == "tool_choice":
+            check_tool_choice("session.tool_choice", value)
+            merged[key] = copy.deepcopy(value)
+        elif key == "tools":
+            _check_tools(value)
+            merged[key] = copy.deepcopy(value)
         else:
             merged[key] = copy.deepcopy(value)
     return merged
 
 
-def _merge_audio(audio: dict[str, Any], update: Any) -> None:
+def _check_model(session: dict[str, Any], value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise SessionUpdateError("invalid_type", "Invalid type for 'session.model': expected a string.",
+                                 "session.model")
+    current = session.get("model")
+    if current is not None and value != current:
+        # The model is fixed when the session is created (by the URL or the accepted call).
+        raise SessionUpdateError("invalid_value", f"Cannot update a session's model: the session uses "
+                                 f"'{current}', got '{value}'.", "session.model")
+
+
+def _merge_audio(audio: dict[str, Any], update: Any, *, audio_present: bool) -> None:
     if not isinstance(update, dict):
         raise _invalid("session.audio", update)
     for side, fields in update.items():
@@ -160,4 +244,10 @@ def _merge_audio(audio: dict[str, Any], update: Any) -> None:
                 value = _format(path, value)
             elif key == "turn_detection":
                 value = _turn_detection(value)
+            elif key == "voice":
+                check_voice(path, value)
+                if audio_present and value != audio[side][key]:
+                    raise SessionUpdateError("cannot_update_voice",
+                                             "Cannot update a conversation's voice if assistant audio is present.",
+                                             None)
             audio[side][key] = copy.deepcopy(value)

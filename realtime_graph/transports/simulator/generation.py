@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...audio import AudioFormat, bytes_per_ms, duration_ms, synthesize_speech
 from .conversation import Conversation, StoredItem
-from .model import Action, BargeIn, Batch, Call, Delay, Disconnect, Fail, IdFactory, Say
+from .vocabulary import Action, BargeIn, Batch, Call, Delay, Disconnect, Fail, IdFactory, Say
 
 __all__ = ("ResponseConfig", "ResponseRun", "default_audio_ms")
 
@@ -79,6 +79,7 @@ class ResponseRun:
         self._output: list[dict[str, Any]] = []
         self._open: _Open | None = None
         self._output_tokens = 0
+        self._produced_audio = False
         self.finished = False
         self.wraps = any(isinstance(a, (Say, Call)) for a in actions)
         """Whether this is a real response (errors/delays/disconnects alone are not)."""
@@ -116,10 +117,11 @@ class ResponseRun:
             "metadata": cfg.metadata,
         }
 
-    def _run(self) -> Iterator[Batch]:
+    def _run(self) -> Generator[Batch, None, None]:
         wraps = self.wraps
         if wraps:
-            yield Batch([self._ids.server_event("response.created", response=self._response("in_progress", None, None))])
+            created = self._ids.server_event("response.created", response=self._response("in_progress", None, None))
+            yield Batch([created])
         for index, action in enumerate(self._actions):
             if isinstance(action, Say):
                 barge = self._actions[index + 1] if index + 1 < len(self._actions) else None
@@ -139,22 +141,32 @@ class ResponseRun:
         if wraps:
             yield Batch(self._done("completed", None))
 
+    @property
+    def in_conversation(self) -> bool:
+        """False for an out-of-band response (``conversation: "none"``): its items are not stored."""
+        return self._config.conversation_id is not None
+
+    @property
+    def produced_audio(self) -> bool:
+        """Whether this response has generated assistant audio into the conversation."""
+        return self.in_conversation and self._produced_audio
+
     def _start_item(self, item: dict[str, Any], part: str | None) -> list[dict[str, Any]]:
-        stored = StoredItem(item=item)
-        previous = self._conversation.add(stored)
+        shown = dict(item, content=[]) if part else dict(item)
+        previous = self._conversation.add(StoredItem(item=item)) if self.in_conversation else None
         self._open = _Open(index=len(self._output), item=item, previous=previous, part=part)
-        return [
-            self._ids.server_event("response.output_item.added", response_id=self.id,
-                        output_index=self._open.index, item=dict(item, content=[]) if part else dict(item)),
-            self._ids.server_event("conversation.item.added", previous_item_id=previous,
-                        item=dict(item, content=[]) if part else dict(item)),
-        ]
+        events = [self._ids.server_event("response.output_item.added", response_id=self.id,
+                                         output_index=self._open.index, item=shown)]
+        if self.in_conversation:
+            events.append(self._ids.server_event("conversation.item.added", previous_item_id=previous,
+                                                 item=dict(shown)))
+        return events
 
     def _ids_of(self, open_: _Open) -> dict[str, Any]:
         return {"response_id": self.id, "item_id": open_.item["id"], "output_index": open_.index,
                 "content_index": 0}
 
-    def _say(self, say: Say, barge_at_ms: int | None) -> Iterator[Batch]:
+    def _say(self, say: Say, barge_at_ms: int | None) -> Generator[Batch, None, bool]:
         modality = say.modality or self._config.modality
         part = "audio" if modality == "audio" else "text"
         item = {"id": self._ids.new("item_"), "type": "message", "status": "in_progress",
@@ -187,6 +199,7 @@ class ResponseRun:
                     batch.append(self._ids.server_event("response.output_audio_transcript.delta", **ids, delta=delta))
                 piece = audio[n * chunk:(n + 1) * chunk]
                 open_.audio += piece
+                self._produced_audio = True
                 batch.append(self._ids.server_event("response.output_audio.delta", **ids,
                                          delta=base64.b64encode(piece).decode("ascii")))
                 yield Batch(batch, pace_ms=duration_ms(fmt, len(piece)))
@@ -218,7 +231,7 @@ class ResponseRun:
         """Like :meth:`cancel`, from inside the generator (a scripted barge-in)."""
         return self._close_open() + self._done("cancelled", {"type": "cancelled", "reason": reason})
 
-    def _call(self, call: Call) -> Iterator[Batch]:
+    def _call(self, call: Call) -> Generator[Batch, None, None]:
         item = {"id": self._ids.new("item_"), "type": "function_call", "status": "in_progress",
                 "name": call.tool, "call_id": self._ids.new("call_", 16), "arguments": ""}
         yield Batch(self._start_item(item, None))
@@ -247,7 +260,8 @@ class ResponseRun:
             ids = self._ids_of(open_)
             if open_.part == "audio":
                 events.append(self._ids.server_event("response.output_audio.done", **ids))
-                events.append(self._ids.server_event("response.output_audio_transcript.done", **ids, transcript=open_.text))
+                events.append(self._ids.server_event("response.output_audio_transcript.done", **ids,
+                                                     transcript=open_.text))
                 final_part = {"type": "audio", "transcript": open_.text}
                 item["content"] = [{"type": "output_audio", "transcript": open_.text}]
             else:
@@ -269,7 +283,9 @@ class ResponseRun:
         self._output.append(dict(item))
         events.append(self._ids.server_event("response.output_item.done", response_id=self.id,
                                   output_index=open_.index, item=dict(item)))
-        events.append(self._ids.server_event("conversation.item.done", previous_item_id=open_.previous, item=dict(item)))
+        if self.in_conversation:
+            events.append(self._ids.server_event("conversation.item.done", previous_item_id=open_.previous,
+                                                 item=dict(item)))
         return events
 
     def _done(self, status: str, details: Any) -> list[dict[str, Any]]:

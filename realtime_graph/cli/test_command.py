@@ -22,7 +22,7 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _live_factory(suite: Any, options: dict[str, Any]) -> Any:
-    from .errors import UserFacingError
+    from .reporting import UserFacingError
     from .run import choose_transport
 
     graph = suite.graphs[suite.default_graph] if suite.default_graph in suite.graphs else next(

@@ -134,7 +134,8 @@ def main() -> None:
                 tool = "ping" if scenario == "tool" else "transfer_to_other,transfer_to_bench"
                 with server("--mode", scenario, "--n", str(args.calls), "--tool", tool, "--out", out.name) as url:
                     client(v, scenario, url, scenario)
-                values = [json.loads(line)[key] * 1000 for line in open(out.name)]
+                with open(out.name) as lines:
+                    values = [json.loads(line)[key] * 1000 for line in lines]
             if not values:
                 print(f"{scenario:8} {v:5} (no samples)")
                 continue

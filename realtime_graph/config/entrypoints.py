@@ -21,6 +21,7 @@ from typing import Any
 
 from ..graph.model import Entrypoint, SourceLocation
 from .issues import IssueSink, closest
+from .signature import verdict_annotation_problem
 from .yamlsource import Document, JsonPath
 
 __all__ = ("CONVENTIONS", "EntrypointResolver")
@@ -93,6 +94,15 @@ class EntrypointResolver:
             return None
         if role is not None and not self._fits(target, ref, role, doc, path):
             return None
+        if role == "guardrail":
+            returned = verdict_annotation_problem(target)
+            if returned is not None:
+                self.sink.add("RG309", f"guardrail entrypoint {ref!r} is annotated to return {returned}; "
+                              "a guardrail returns GuardrailResult, bool, None or an object with a "
+                              "boolean tripwire_triggered", doc, path,
+                              hint="return GuardrailResult(tripped, info) or a bool (True = trip), "
+                                   "and annotate it so")
+                return None
         is_async = inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(
             getattr(target, "__call__", None))
         return Entrypoint(ref=ref, target=target, is_async=is_async, location=location)

@@ -87,6 +87,7 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
     run = RunSettings(
         async_tool_calls=run_raw.get("async_tool_calls", True),
         guardrail_debounce_text_length=run_raw.get("guardrails", {}).get("debounce_text_length", 100),
+        guardrail_max_consecutive_trips=run_raw.get("guardrails", {}).get("max_consecutive_trips", 2),
         tool_error_formatter=formatter,
         tracing_disabled=run_raw.get("tracing_disabled", False),
     )

@@ -47,6 +47,7 @@ CODES: dict[str, str] = {
     "RG306": "declared tool parameters disagree with the function signature",
     "RG307": "tool parameters cannot be derived from a type hint",
     "RG308": "entrypoint module outside imports.allow",
+    "RG309": "guardrail entrypoint annotated to return something that is not a verdict",
     "RG401": "template syntax error",
     "RG402": "template uses an undeclared variable",
     "RG501": "malformed ${ENV} reference",

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = ("ToolSignature", "UnsupportedHint", "check_declared", "describe_function", "positional_only",
-           "signature_of")
+           "signature_of", "verdict_annotation_problem")
 
 _SCALARS: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
 _ARG_LINE = re.compile(r"^\s*(\*{0,2}[A-Za-z_][A-Za-z0-9_]*)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
@@ -180,3 +180,33 @@ def check_declared(signature: inspect.Signature, declared: Mapping[str, Any]) ->
         elif name not in required:
             problems.append((name, f"{name!r} has no default in the function but is not in `required`"))
     return problems
+
+
+def _is_verdict_hint(hint: Any) -> bool:
+    from ..graph.model import GuardrailResult
+
+    if hint in (Any, object, bool, None, type(None), GuardrailResult):
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return all(_is_verdict_hint(h) for h in typing.get_args(hint))
+    if origin is typing.Annotated:
+        return _is_verdict_hint(typing.get_args(hint)[0])
+    if isinstance(hint, type):  # an object with tripwire_triggered (e.g. the SDK's GuardrailFunctionOutput)
+        return hasattr(hint, "tripwire_triggered") or any(
+            "tripwire_triggered" in getattr(k, "__annotations__", {}) for k in hint.__mro__)
+    return False
+
+
+def verdict_annotation_problem(fn: Callable[..., Any]) -> str | None:
+    """The return annotation of a guardrail entrypoint, as text, when it is not a verdict type
+    (``GuardrailResult``, ``bool``, ``None``, an object with ``tripwire_triggered``, or unions of
+    them); None when it is one, or absent, or cannot be resolved."""
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # unresolvable forward references, builtins: nothing to say
+        return None
+    if "return" not in hints or _is_verdict_hint(hints["return"]):
+        return None
+    hint = hints["return"]
+    return hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "")

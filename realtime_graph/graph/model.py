@@ -285,6 +285,8 @@ class RunSettings:
 
     async_tool_calls: bool = True
     guardrail_debounce_text_length: int = 100
+    guardrail_max_consecutive_trips: int = 2
+    """After this many responses in a row tripped an output guardrail, stop asking the model again."""
     tool_error_formatter: Entrypoint | None = None
     tracing_disabled: bool = False
 

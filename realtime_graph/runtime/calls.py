@@ -9,17 +9,17 @@ reader never waits for user code; otherwise it runs inline.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from ..errors import SessionError
 from ..graph.model import Agent, Entrypoint, Handoff, Tool, ToolErrorInfo
 from ..transports import protocol
 from . import events as ev
+from .agent_switch import AgentSwitch
+from .seam import Seam
+from .state import SessionState
 from .tools import call_entrypoint, describe, format_tool_error, parse_arguments, run_tool
-
-if TYPE_CHECKING:
-    from .session import Session
 
 __all__ = ("ToolCalls",)
 
@@ -29,8 +29,12 @@ REJECTED = "Tool execution was not approved."
 class ToolCalls:
     """Tool-call state of one session: running count, parked approvals, sticky decisions."""
 
-    def __init__(self, session: Session) -> None:
-        self._s = session
+    def __init__(self, state: SessionState, seam: Seam, switch: AgentSwitch,
+                 settle: Callable[[], Awaitable[None]]) -> None:
+        self._state = state
+        self._seam = seam
+        self._switch = switch
+        self._settle = settle
         self._seen: set[str] = set()
         self.running = 0
         self.parked: dict[str, tuple[Agent, Tool, str]] = {}
@@ -47,18 +51,18 @@ class ToolCalls:
         self._seen.add(call_id)
         name, arguments = item.get("name") or "", item.get("arguments") or ""
         self.running += 1
-        if self._s.graph.run.async_tool_calls:
-            self._s.start_soon(self._counted, self._handle, agent, name, call_id, arguments)
+        if self._state.graph.run.async_tool_calls:
+            self._seam.start_soon(self._counted, self._handle, agent, name, call_id, arguments)
         else:
             await self._counted(self._handle, agent, name, call_id, arguments)
 
-    async def _counted(self, fn: Any, *args: Any) -> None:
+    async def _counted(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
         """Run ``fn`` as one in-flight call (counted in ``running`` by the caller), then settle."""
         try:
             await fn(*args)
         finally:
             self.running -= 1
-            await self._s.settle()
+            await self._settle()
 
     async def _handle(self, agent: Agent, name: str, call_id: str, arguments: str) -> None:
         target = agent.tool(name)
@@ -68,7 +72,7 @@ class ToolCalls:
             await self._handoff(agent, target, call_id)
         elif await self._needs_approval(agent, target, call_id, arguments):
             self.parked[call_id] = (agent, target, arguments)
-            self._s.emit(ev.ToolApprovalRequiredEvent(agent=agent, tool=name, call_id=call_id,
+            self._seam.emit(ev.ToolApprovalRequiredEvent(agent=agent, tool=name, call_id=call_id,
                                                       arguments=arguments))
         elif self.sticky.get(name) is False:
             await self._reject(agent, target, call_id, arguments, None)
@@ -85,56 +89,58 @@ class ToolCalls:
         if isinstance(parsed, str):
             return False  # unusable arguments: nothing would run; run_tool tells the model why
         try:
-            return bool(await call_entrypoint(needs, parsed, self._s.call_context(agent, tool.name, call_id)))
+            return bool(await call_entrypoint(needs, parsed, self._seam.call_context(agent, tool.name, call_id)))
         except Exception as exc:  # fail closed: an unanswerable check means "ask a human"
-            self._s.error(f"needs_approval check for tool {tool.name!r} failed ({describe(exc)}); "
+            self._seam.error(f"needs_approval check for tool {tool.name!r} failed ({describe(exc)}); "
                           f"asking for approval", tool=tool.name, call_id=call_id)
             return True
 
     async def send_output(self, call_id: str, text: str) -> None:
         """``function_call_output`` then a (sequenced) ``response.create``."""
-        await self._s.send(protocol.function_call_output(call_id, text))
-        self._s.set_tool_output(call_id, text)
-        await self._s.request_response()
+        await self._seam.send(protocol.function_call_output(call_id, text))
+        item = self._state.history.set_tool_output(call_id, text)
+        if item is not None:
+            self._seam.emit(ev.HistoryUpdatedEvent(history=self._state.history.items))
+        await self._seam.request_response()
 
     async def _run(self, agent: Agent, tool: Tool, call_id: str, arguments: str) -> None:
         start = ev.ToolStartEvent(agent=agent, tool=tool.name, call_id=call_id, arguments=arguments)
-        self._s.emit(start)
-        await self._s.run_hooks("on_tool_start", agent, start)
-        context = self._s.call_context(agent, tool.name, call_id)
-        outcome, problem = await run_tool(tool, arguments, context, self._s.graph.run.tool_error_formatter)
+        self._seam.emit(start)
+        await self._seam.run_hooks("on_tool_start", agent, start)
+        context = self._seam.call_context(agent, tool.name, call_id)
+        outcome, problem = await run_tool(tool, arguments, context, self._state.graph.run.tool_error_formatter)
         if outcome.error is not None:
-            self._s.error(outcome.error.default_message, kind=outcome.error.kind, tool=tool.name, call_id=call_id)
+            self._seam.error(outcome.error.default_message, kind=outcome.error.kind, tool=tool.name, call_id=call_id)
         if problem:
-            self._s.error(problem, tool=tool.name, call_id=call_id)
+            self._seam.error(problem, tool=tool.name, call_id=call_id)
         await self.send_output(call_id, outcome.text)
         end = ev.ToolEndEvent(agent=agent, tool=tool.name, call_id=call_id, arguments=arguments,
                               output=outcome.value)
-        self._s.emit(end)
-        await self._s.run_hooks("on_tool_end", agent, end)
+        self._seam.emit(end)
+        await self._seam.run_hooks("on_tool_end", agent, end)
 
     async def _unknown(self, agent: Agent, name: str, call_id: str) -> None:
         # The SDK sends this output without response.create, leaving the model silent; we answer.
         message = f"Tool {name} not found"
-        text, problem = await format_tool_error(self._s.graph.run.tool_error_formatter,
+        text, problem = await format_tool_error(self._state.graph.run.tool_error_formatter,
                                                 ToolErrorInfo("unknown_tool", name, call_id, message))
-        self._s.error(message, kind="unknown_tool", tool=name, call_id=call_id, agent=agent.name)
+        self._seam.error(message, kind="unknown_tool", tool=name, call_id=call_id, agent=agent.name)
         if problem:
-            self._s.error(problem, tool=name, call_id=call_id)
+            self._seam.error(problem, tool=name, call_id=call_id)
         await self.send_output(call_id, text)
 
     async def _reject(self, agent: Agent, tool: Tool, call_id: str, arguments: str, message: str | None) -> None:
         text = message
         if text is None:
             text, problem = await format_tool_error(
-                self._s.graph.run.tool_error_formatter,
+                self._state.graph.run.tool_error_formatter,
                 ToolErrorInfo("approval_rejected", tool.name, call_id, REJECTED))
             if problem:
-                self._s.error(problem, tool=tool.name, call_id=call_id)
+                self._seam.error(problem, tool=tool.name, call_id=call_id)
         await self.send_output(call_id, text)
         end = ev.ToolEndEvent(agent=agent, tool=tool.name, call_id=call_id, arguments=arguments, output=text)
-        self._s.emit(end)
-        await self._s.run_hooks("on_tool_end", agent, end)
+        self._seam.emit(end)
+        await self._seam.run_hooks("on_tool_end", agent, end)
 
     def _take_parked(self, call_id: str, always: bool, decision: bool) -> tuple[Agent, Tool, str]:
         parked = self.parked.pop(call_id, None)
@@ -148,30 +154,28 @@ class ToolCalls:
 
     async def approve(self, call_id: str, always: bool) -> None:
         agent, tool, arguments = self._take_parked(call_id, always, True)
-        self._s.start_soon(self._counted, self._run, agent, tool, call_id, arguments)
+        self._seam.start_soon(self._counted, self._run, agent, tool, call_id, arguments)
 
     async def reject(self, call_id: str, always: bool, message: str | None) -> None:
         agent, tool, arguments = self._take_parked(call_id, always, False)
         await self._counted(self._reject, agent, tool, call_id, arguments, message)
 
     async def _handoff(self, agent: Agent, handoff: Handoff, call_id: str) -> None:
-        graph = self._s.graph
         try:
-            target = graph.agents.get(handoff.target)
+            target = self._state.graph.agents.get(handoff.target)
             if target is None:  # a hand-built graph; the loader reports this as RG205
                 raise SessionError(f"agent {handoff.target!r} is not in the graph")
             if handoff.on_handoff is not None:
                 await call_entrypoint(handoff.on_handoff,
-                                      self._s.call_context(agent, handoff.tool_name, call_id))
-            config, _ = self._s.updates.session_for(graph, target, self._s.values)
+                                      self._seam.call_context(agent, handoff.tool_name, call_id))
+            switch = self._switch.prepare(target)
         except Exception as exc:  # user code, template or tool names: the handoff does not happen
             problem = str(exc) if isinstance(exc, SessionError) else describe(exc)
-            self._s.error(f"handoff to {handoff.target!r} failed: {problem}", call_id=call_id)
+            self._seam.error(f"handoff to {handoff.target!r} failed: {problem}", call_id=call_id)
             await self.send_output(call_id, f"Handoff to {handoff.target} failed.")
             return
-        self._s.set_agent(target)
+        await self._switch.commit(switch)
         event = ev.HandoffEvent(from_agent=agent, to_agent=target)
-        self._s.emit(event)
-        await self._s.run_hooks("on_handoff", agent, event)
-        await self._s.send(protocol.session_update(config))
+        self._seam.emit(event)
+        await self._seam.run_hooks("on_handoff", agent, event)
         await self.send_output(call_id, json.dumps({"assistant": target.name}))

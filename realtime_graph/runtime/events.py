@@ -185,7 +185,8 @@ class HistoryUpdatedEvent(SessionEventBase):
 
 @dataclass(slots=True, kw_only=True)
 class GuardrailTrippedEvent(SessionEventBase):
-    """An output guardrail tripped; the response was cancelled and its audio cut."""
+    """An output guardrail tripped on the response it judged (``message``: the judged text): that
+    response is cancelled if still streaming and its unplayed audio cut; never a later one."""
 
     type: ClassVar[str] = "guardrail_tripped"
     guardrail_results: list[GuardrailResult]

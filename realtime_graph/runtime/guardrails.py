@@ -7,7 +7,7 @@ SDK never checks that tail, so a short forbidden answer slips through there; her
 
 Built-in ``deny`` guardrails are regular expressions checked inline on every delta (microseconds,
 no task), so the audio that follows the offending words is suppressed before it reaches the
-player; entrypoint guardrails are user code, debounced, and run as tasks (see ``interrupts.py``).
+player; entrypoint guardrails are user code, debounced, and run as tasks (see ``turns.py``).
 A per-delta scan covers only the new text plus :data:`DENY_OVERLAP` characters before it (so a
 long answer costs linear time, not quadratic); the complete text is scanned once more at the end.
 """
@@ -15,12 +15,11 @@ long answer costs linear time, not quadratic); the complete text is scanned once
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..graph.model import CallContext, Guardrail, GuardrailResult
 from .tools import call_entrypoint
 
-__all__ = ("DENY_OVERLAP", "GuardrailWindow", "check_deny", "run_guardrail")
+__all__ = ("DENY_OVERLAP", "VERDICT_TYPES", "GuardrailWindow", "check_deny", "run_guardrail", "verdict")
 
 DENY_OVERLAP = 256
 """Characters before a new delta that a per-delta ``deny`` scan re-reads (longest live match)."""
@@ -66,6 +65,15 @@ class GuardrailWindow:
             return None
         return state.response_id, text
 
+    def finish_response(self, response_id: str) -> list[str]:
+        """The response ended: the unchecked tails of its items that never got a ``done``."""
+        tails = []
+        for item_id in [k for k, v in self._items.items() if v.response_id == response_id]:
+            tail = self.finish(item_id, None)
+            if tail is not None:
+                tails.append(tail[1])
+        return tails
+
     def drop_response(self, response_id: str) -> None:
         """Forget the items of a finished or tripped response."""
         for item_id in [k for k, v in self._items.items() if v.response_id == response_id]:
@@ -90,12 +98,35 @@ def check_deny(guardrail: Guardrail, text: str, *, start: int = 0,
     return None
 
 
-async def run_guardrail(guardrail: Guardrail, text: str, context: CallContext) -> GuardrailResult:
-    """Run an entrypoint guardrail; a bare bool/None return is normalised. Exceptions propagate."""
-    assert guardrail.entrypoint is not None
-    value: Any = await call_entrypoint(guardrail.entrypoint, text, context)
+VERDICT_TYPES = "GuardrailResult, bool, None or an object with a boolean tripwire_triggered"
+"""What an entrypoint guardrail may return (the SDK's ``GuardrailFunctionOutput`` is such an object)."""
+
+
+def verdict(name: str, value: object) -> GuardrailResult | str:
+    """A guardrail's return value as a result named ``name``, or why it is not a verdict.
+
+    ``GuardrailResult``, ``bool`` and ``None`` (not tripped) are read as they are; any other object
+    counts when its ``tripwire_triggered`` is a bool (its ``output_info`` becomes the info). Other
+    values are never guessed with ``bool()``: the caller reports the returned text and treats
+    the check as not tripped.
+    """
     if isinstance(value, GuardrailResult):
-        if value.guardrail:
-            return value
-        return GuardrailResult(value.tripwire_triggered, value.info, guardrail.name)
-    return GuardrailResult(bool(value), None, guardrail.name)
+        return value if value.guardrail else GuardrailResult(value.tripwire_triggered, value.info, name)
+    if value is None or isinstance(value, bool):
+        return GuardrailResult(bool(value), None, name)
+    tripped = getattr(value, "tripwire_triggered", None)
+    if isinstance(tripped, bool):
+        return GuardrailResult(tripped, getattr(value, "output_info", None), name)
+    what = type(value).__name__
+    if tripped is not None:
+        what += f" whose tripwire_triggered is {type(tripped).__name__}"
+    return (f"guardrail {name!r} returned {what}; expected {VERDICT_TYPES}. "
+            f"Counted as not tripped")
+
+
+async def run_guardrail(guardrail: Guardrail, text: str, context: CallContext) -> object:
+    """Run an entrypoint guardrail and return what it returned (see :func:`verdict`).
+    Exceptions propagate."""
+    assert guardrail.entrypoint is not None
+    value: object = await call_entrypoint(guardrail.entrypoint, text, context)
+    return value

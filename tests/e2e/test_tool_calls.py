@@ -110,7 +110,7 @@ async def test_approve_once_then_always_is_sticky(load_graph) -> None:
     outputs = [e for e in sim.received_of("conversation.item.create") if e["item"]["type"] == "function_call_output"]
     assert [e["item"] for e in outputs] == [
         {"type": "function_call_output", "call_id": call_id, "output": f"paid {n}"}
-        for call_id, n in zip(calls, (5, 6, 7))]
+        for call_id, n in zip(calls, (5, 6, 7), strict=True)]
     assert sim.emitted_of("error") == []
 
 

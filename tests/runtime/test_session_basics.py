@@ -117,7 +117,8 @@ async def test_session_exit_cancels_a_long_running_tool() -> None:
 
     from tests.support.builders import function_call, tool
     g = graph(agent(tools=[tool(slow)]))
-    transport = ScriptedTransport([Step(expect="session.update", emit=[created("r1"), function_call("r1", "c1", "slow")])])
+    transport = ScriptedTransport([Step(expect="session.update",
+                                        emit=[created("r1"), function_call("r1", "c1", "slow")])])
     with anyio.fail_after(3):
         async with Runner(g, transport=transport).run() as session:
             await started.wait()

@@ -27,6 +27,8 @@ from realtime_graph.runtime import Session
 from realtime_graph.runtime import events as ev
 
 _ENV = jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined)
+_NO_HOOKS = Hooks()
+_DEFAULT_RUN = RunSettings()
 
 
 def template(source: str) -> InstructionTemplate:
@@ -56,15 +58,15 @@ def deny(name: str, *patterns: str) -> Guardrail:
 
 
 def agent(name: str = "assistant", instructions: str = "You are {{ persona }}.", *, tools=(), handoffs=(),
-          guardrails=(), model_settings: dict | None = None, hooks: Hooks = Hooks()) -> Agent:
+          guardrails=(), model_settings: dict | None = None, hooks: Hooks = _NO_HOOKS) -> Agent:
     return Agent(name=name, instructions=template(instructions), tools=tuple(tools),
                  handoffs=tuple(handoffs), output_guardrails=tuple(guardrails),
                  model_settings=freeze(model_settings or {}), hooks=hooks)
 
 
 def graph(*agents: Agent, version: str = "v1", model_settings: dict | None = None,
-          run: RunSettings = RunSettings(), variables: dict[str, Variable] | None = None,
-          guardrails=(), hooks: Hooks = Hooks()) -> Graph:
+          run: RunSettings = _DEFAULT_RUN, variables: dict[str, Variable] | None = None,
+          guardrails=(), hooks: Hooks = _NO_HOOKS) -> Graph:
     agents = agents or (agent(),)
     if variables is None:
         variables = {"persona": Variable("persona", default="helpful")}

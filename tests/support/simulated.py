@@ -123,10 +123,10 @@ def interleaves(actual: Sequence[str], *parts: Sequence[str]) -> bool:
     @functools.cache
     def fits(i: int, positions: tuple[int, ...]) -> bool:
         if i == len(actual):
-            return all(p == len(part) for p, part in zip(positions, parts))
+            return all(p == len(part) for p, part in zip(positions, parts, strict=True))
         return any(p < len(part) and part[p] == actual[i]
-                   and fits(i + 1, positions[:k] + (p + 1,) + positions[k + 1:])
-                   for k, (p, part) in enumerate(zip(positions, parts)))
+                   and fits(i + 1, (*positions[:k], p + 1, *positions[k + 1:]))
+                   for k, (p, part) in enumerate(zip(positions, parts, strict=True)))
 
     return fits(0, (0,) * len(parts))
 

@@ -1,0 +1,102 @@
+"""The one narrow interface the session's helpers act through: emit, send, start tasks, ask for
+a response, report errors, run hooks, wake ``wait_idle``.
+
+:class:`Seam` is built before the connection exists and :meth:`Seam.attach` ed once the session
+is connected (connection, event stream, task group), so helpers never hold the
+:class:`~.session.Session` or each other implicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
+
+import anyio
+import anyio.abc
+from anyio.streams.memory import MemoryObjectSendStream
+
+from ..errors import SessionError
+from ..graph.model import Agent, CallContext
+from ..transports.base import ClientEvent, Connection
+from . import events as ev
+from .delivery import Delivery
+from .state import SessionState
+from .tools import call_entrypoint, describe
+
+__all__ = ("Seam",)
+
+
+class Seam:
+    """What helpers may do to the outside world on behalf of one session."""
+
+    __slots__ = ("_connection", "_delivery", "_events", "_idle", "_state", "_tg")
+
+    def __init__(self, state: SessionState, delivery: Delivery) -> None:
+        self._state = state
+        self._delivery = delivery
+        self._connection: Connection | None = None
+        self._events: MemoryObjectSendStream[ev.SessionEvent] | None = None
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._idle = anyio.Event()
+
+    def attach(self, connection: Connection, events: MemoryObjectSendStream[ev.SessionEvent],
+               tg: anyio.abc.TaskGroup) -> None:
+        self._connection, self._events, self._tg = connection, events, tg
+
+    def emit(self, event: ev.SessionEventBase) -> None:
+        """Queue a session event stamped with the current graph version."""
+        event.graph_version = self._state.graph.version
+        self._delivery.emitted += 1
+        try:
+            self._events.send_nowait(event)  # type: ignore[union-attr, arg-type]
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            pass  # the session is closing: late events are dropped, like the SDK
+
+    async def send(self, event: ClientEvent) -> None:
+        """Send a client event."""
+        if self._connection is None:
+            raise SessionError("the session is not connected")
+        await self._connection.send(event)
+
+    def start_soon(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
+        """Run ``fn(*args)`` as a task owned by the session's task group."""
+        assert self._tg is not None
+        self._tg.start_soon(fn, *args)
+
+    async def request_response(self, event: Mapping[str, Any] | None = None) -> None:
+        """Ask for a ``response.create``, sequenced so only one is ever in flight."""
+        create = self._state.slot.request(event)
+        if create is not None:
+            await self.send(create)
+
+    def error(self, message: str, **extra: Any) -> None:
+        """Report a recoverable problem as an ``error`` event; the session goes on."""
+        self.emit(ev.ErrorEvent(error={"message": message, **extra}))
+
+    def notify(self) -> None:
+        """Wake :meth:`wait_changed` callers (state that idleness depends on changed)."""
+        self._idle.set()
+        self._idle = anyio.Event()
+
+    async def wait_changed(self) -> None:
+        """Until the next :meth:`notify`."""
+        await self._idle.wait()
+
+    def call_context(self, agent: Agent, tool_name: str | None = None, call_id: str | None = None) -> CallContext:
+        """What an entrypoint called for ``agent`` may know about the call."""
+        return CallContext(agent=agent.name, graph_version=self._state.graph.version,
+                           context=self._state.context, tool_name=tool_name, call_id=call_id)
+
+    def hooks_defined(self, hook: str, agent: Agent) -> bool:
+        return getattr(self._state.graph.hooks, hook) is not None or getattr(agent.hooks, hook) is not None
+
+    async def run_hooks(self, hook: str, agent: Agent, event: ev.SessionEventBase) -> None:
+        """Call the graph's and the agent's ``hook`` with ``event``; failures become error events."""
+        for hooks in (self._state.graph.hooks, agent.hooks):
+            entrypoint = getattr(hooks, hook)
+            if entrypoint is None:
+                continue
+            try:
+                await call_entrypoint(entrypoint, event)
+            except Exception as exc:  # user code must never crash the session
+                self.error(f"hook {hook} ({entrypoint.ref}) failed: {describe(exc)}")

@@ -18,8 +18,8 @@ from typing import Any
 
 from realtime_graph.runtime import events as ev
 from realtime_graph.transports.simulator import Simulator, SimulatorTransport, parse_script
-from realtime_graph.transports.simulator.vocabulary import Batch
 from realtime_graph.transports.simulator.server import EngineLike
+from realtime_graph.transports.simulator.vocabulary import Batch
 from tests.support.builders import events_until
 from tests.support.wire import strict
 

@@ -22,6 +22,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": ("realtime_graph.cli.validate", "validate", "Validate a definition folder; every problem at file:line:col."),
     "schema": ("realtime_graph.cli.inspect", "schema", "Print the JSON Schema of definition files."),
     "graph": ("realtime_graph.cli.inspect", "graph", "Print the handoff graph as Mermaid."),
+    "serve": ("realtime_graph.cli.serve", "serve", "Serve the graph to browsers: console, probes, metrics."),
 }
 
 

@@ -25,6 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "runtime": {"errors", "graph", "audio", "transports.base", "transports.protocol"},
     "reload": {"errors", "graph", "config"},
     "scenarios": {"errors", "graph", "audio", "config", "runtime", "transports"},
+    "serve": {"errors", "graph", "audio", "_lazy", "config", "transports", "runtime", "reload"},
     "cli": {"*"},
     "__init__": {"*"},
     "__main__": {"cli"},
@@ -38,6 +39,9 @@ THIRD_PARTY: dict[str, tuple[str, ...]] = {
     "websockets": ("transports.openai", "transports.simulator"),
     "watchfiles": ("reload",),
     "click": ("cli",),
+    "starlette": ("serve.serve_app", "serve.browser_channel"),
+    "uvicorn": ("serve.serve_host",),
+    "prometheus_client": ("serve.serve_metrics",),
 }
 
 

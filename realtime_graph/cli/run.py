@@ -12,62 +12,16 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-if TYPE_CHECKING:
-    from ..graph.model import Graph
-    from ..transports.base import Transport
+# The rule lives below the CLI so that `rtgraph serve` chooses exactly like `rtgraph run`.
+from ..serve.transport_choice import SIMULATOR_NOTICE, choose_transport
 
 __all__ = ("SIMULATOR_NOTICE", "choose_transport", "run")
-
-SIMULATOR_NOTICE = ("rtgraph: no OpenAI API key configured; running on the built-in simulator "
-                    "(set OPENAI_API_KEY or pass --transport openai for the real API)")
-
-
-def choose_transport(graph: Graph, *, transport: str | None, url: str | None, sim_speed: float,
-                     environ: Mapping[str, str]) -> tuple[Transport, str | None]:
-    """The transport to run on and, when the simulator was chosen implicitly, the notice to print.
-
-    :raises UserFacingError: the OpenAI transport was chosen but a ``${ENV}`` reference of
-        ``transport.api_key``/``transport.headers`` is unset (a handshake without it would only
-        fail with an opaque HTTP 401).
-    """
-    from ..graph.model import Secret
-    from .reporting import UserFacingError
-
-    settings = graph.transport
-    secrets = {f"transport.headers.{name}": value for name, value in settings.headers.items()
-               if isinstance(value, Secret)}
-    if settings.api_key is not None:
-        secrets["transport.api_key"] = settings.api_key
-    missing = {field: names for field, secret in secrets.items() if (names := secret.missing(environ))}
-    kind = transport or settings.type
-    notice = None
-    if kind is None:
-        configured = (bool(environ.get("OPENAI_API_KEY")) or bool(settings.headers) or url or settings.url
-                      or (settings.api_key is not None and "transport.api_key" not in missing))
-        kind = "openai" if configured else "simulator"
-        notice = SIMULATOR_NOTICE if kind == "simulator" else None
-    if kind == "simulator":
-        from ..transports import Simulator, SimulatorTransport
-
-        return SimulatorTransport(Simulator(realtime_factor=sim_speed)), notice
-    if missing:
-        names = tuple(sorted({name for unset in missing.values() for name in unset}))
-        plural = len(names) > 1
-        raise UserFacingError(f"environment variable{'s' if plural else ''} {', '.join(names)} "
-                              f"{'are' if plural else 'is'} not set (needed by {', '.join(sorted(missing))})")
-    from ..transports import OpenAITransport
-
-    api_key = settings.api_key.reveal(environ) if settings.api_key is not None else None
-    headers = {name: value if isinstance(value, str) else value.reveal(environ)
-               for name, value in settings.headers.items()} or None
-    return OpenAITransport(url=url or settings.url, api_key=api_key, headers=headers), None
 
 
 def _execute(path: Path, options: dict[str, Any]) -> int:

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..graph.model import Guardrail, Hooks, RunSettings, TransportSettings, Variable, freeze
+from ..graph.model import Guardrail, Hooks, RunSettings, ServeSettings, TransportSettings, Variable, freeze
 from .components import build_guardrails, build_hooks
+from .durations import parse_duration
 from .entrypoints import EntrypointResolver
 from .envrefs import has_reference, to_secret
 from .issues import IssueSink
@@ -32,6 +33,7 @@ class GraphParts:
     output_guardrails: tuple[Guardrail, ...] = ()
     hooks: Hooks = field(default_factory=Hooks)
     transport: TransportSettings = field(default_factory=TransportSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
 
 def declared_variable_names(data: Any) -> set[str]:
@@ -100,4 +102,21 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
                                            resolver, sink),
         hooks=build_hooks(data["hooks"], doc, ("hooks",), resolver) if "hooks" in data else Hooks(),
         transport=transport_settings(data.get("transport", {}), doc, sink, environ),
+        serve=_serve(data.get("serve", {}), doc, sink, environ),
     )
+
+
+def _serve(raw: Mapping[str, Any], doc: Document, sink: IssueSink, environ: Mapping[str, str]) -> ServeSettings:
+    token = None
+    if "token" in raw.get("auth", {}):
+        path = ("serve", "auth", "token")
+        value = raw["auth"]["token"]
+        if not has_reference(value):
+            sink.add("RG503", "serve.auth.token must be an ${ENV} reference, not a literal token", doc, path,
+                     hint='write token: "${RTGRAPH_TOKEN}" and export the token')
+        else:
+            token = to_secret(value, doc, path, sink, environ)
+    return ServeSettings(host=raw.get("host"), port=raw.get("port"), max_sessions=raw.get("max_sessions"),
+                         drain_timeout=parse_duration(raw["drain_timeout"]) if "drain_timeout" in raw else None,
+                         token=token, allowed_origins=tuple(raw.get("allowed_origins", ())),
+                         browser=raw.get("channels", {}).get("browser", {}).get("enabled", True))

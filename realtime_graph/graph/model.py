@@ -33,6 +33,7 @@ __all__ = (
     "InstructionTemplate",
     "RunSettings",
     "Secret",
+    "ServeSettings",
     "SourceLocation",
     "Tool",
     "ToolErrorInfo",
@@ -304,6 +305,20 @@ class TransportSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ServeSettings:
+    """The graph file's ``serve`` section (``rtgraph serve``); None means "not set" (flags or
+    the server's defaults apply). The token only as a :class:`Secret` reference."""
+
+    host: str | None = None
+    port: int | None = None
+    max_sessions: int | None = None
+    drain_timeout: float | None = None
+    token: Secret | None = None
+    allowed_origins: tuple[str, ...] = ()
+    browser: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Graph:
     """A validated, immutable agent graph. ``version`` is a content hash of every input file."""
 
@@ -319,6 +334,7 @@ class Graph:
     hooks: Hooks = field(default_factory=Hooks)
     source: str = ""
     """The definition folder (or ``<string>``) the graph was loaded from."""
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
     def agent(self, name: str) -> Agent:
         try:

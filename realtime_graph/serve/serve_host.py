@@ -1,0 +1,225 @@
+"""One server process: uvicorn inside our task group, the reloader, signals and drain.
+
+::
+
+    ServeHost.run                      task group
+    ├── uvicorn.Server.serve           on a socket we bound (so ``port=0`` reports the real port)
+    ├── GraphReloader.run              one watcher per process → registry.publish_graph / _rejection
+    ├── _watch_signals                 SIGTERM/SIGINT: first → drain, second → exit at once
+    └── (main)                         waits for shutdown()/drain, closes sessions, stops uvicorn
+
+uvicorn's own signal handlers are disabled: drain is ours. Drain: ``/readyz`` turns 503 and new
+sessions are refused at once; live sessions finish on their own up to ``drain_timeout``, then get
+``closing`` and close code 1001; then uvicorn stops and :meth:`run` returns 0. A second signal
+returns 130 at once.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import threading
+from collections.abc import Generator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+import anyio
+import anyio.from_thread
+import anyio.lowlevel
+import uvicorn
+from anyio.abc import TaskStatus
+
+from ..errors import ConfigError
+from ..graph.model import Graph
+from ..transports.base import Transport
+from .browser_channel import BrowserChannel
+from .serve_app import build_app
+from .serve_metrics import ServeMetrics
+from .serve_options import ServeOptions
+from .session_log import ServeLog
+from .session_registry import SessionRegistry
+
+if TYPE_CHECKING:
+    from ..reload import GraphReloader
+
+__all__ = ("EXIT_DRAINED", "EXIT_FORCED", "ServeHost")
+
+EXIT_DRAINED = 0
+EXIT_FORCED = 130
+_CLOSE_GRACE = 5  # seconds for sessions told to close to actually go
+
+
+class _Server(uvicorn.Server):
+    @contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield  # signals are handled by ServeHost (drain), not by uvicorn
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+class ServeHost:
+    """Serves ``graph`` over ``transport``; ``path`` (the definition folder) enables hot reload."""
+
+    def __init__(self, graph: Graph, *, transport: Transport, options: ServeOptions, path: Path | None = None,
+                 log_stream: TextIO | None = None) -> None:
+        self.options = options
+        self.path = path
+        self.metrics = ServeMetrics()
+        self.log = ServeLog(log_stream, log_format=options.log_format)
+        self.registry = SessionRegistry(graph, max_sessions=options.max_sessions, metrics=self.metrics)
+        self.browser = (BrowserChannel(registry=self.registry, transport=transport, options=options,
+                                       metrics=self.metrics, log=self.log) if options.browser else None)
+        self.app = build_app(registry=self.registry, metrics=self.metrics, browser=self.browser)
+        self.url: str | None = None
+        self._mode: str | None = None  # "drain" | "shutdown" once asked to stop
+        self._stop: anyio.Event | None = None
+        self._scope: anyio.CancelScope | None = None
+        self.exit_code = EXIT_DRAINED
+        self._token: anyio.lowlevel.EventLoopToken | None = None
+        self._loop_thread = 0
+
+    # -- control ----------------------------------------------------------------------------
+
+    def drain(self) -> None:
+        """Stop admitting sessions, let live ones finish up to ``drain_timeout``, then exit 0."""
+        if self._mode is not None:
+            return
+        self._mode = "drain"
+        self.registry.start_drain()
+        self.log.write("draining", sessions=len(self.registry), timeout=f"{self.options.drain_timeout:g}s")
+        if self._stop is not None:
+            self._stop.set()
+
+    def shutdown(self) -> None:
+        """Close every session now (``closing`` ``shutdown``, 1001) and stop.
+
+        Safe to call from another thread (a test driving a browser synchronously): the work is
+        then handed to the server's event loop.
+        """
+        if self._token is not None and threading.get_ident() != self._loop_thread:
+            anyio.from_thread.run_sync(self._shutdown, token=self._token)
+        else:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._mode == "shutdown":
+            return
+        self._mode = "shutdown"
+        self.registry.start_drain()
+        self.registry.close_all("shutdown")
+        if self._stop is not None:
+            self._stop.set()
+
+    def force(self) -> None:
+        """Exit at once (a second signal): sessions are cancelled without a notice."""
+        self.exit_code = EXIT_FORCED
+        self.log.write("exiting", "second signal: exiting without waiting for sessions")
+        if self._scope is not None:
+            self._scope.cancel()
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def run(self, *, handle_signals: bool = False,
+                  task_status: TaskStatus[str] = anyio.TASK_STATUS_IGNORED) -> int:
+        """Serve until :meth:`shutdown`, a drain or a second signal; ``task_status`` gets the base URL.
+
+        :raises OSError: the address cannot be bound (in use, not local).
+        """
+        sock = _bind(self.options.host, self.options.port)
+        port = sock.getsockname()[1]
+        shown = f"[{self.options.host.strip('[]')}]" if ":" in self.options.host else self.options.host
+        url = self.url = f"http://{shown}:{port}/"
+        config = uvicorn.Config(self.app, lifespan="off", log_config=None, access_log=False,
+                                ws="websockets-sansio", ws_max_size=1 << 20, timeout_graceful_shutdown=_CLOSE_GRACE)
+        server = _Server(config)
+        self._token, self._loop_thread = anyio.lowlevel.current_token(), threading.get_ident()
+        stop = self._stop = anyio.Event()
+        if self._mode is not None:
+            stop.set()
+        served = anyio.Event()
+        try:
+            await self._run(server, sock, url, stop, served, handle_signals, task_status)
+        finally:
+            sock.close()  # uvicorn closes it on a clean stop, not when cancelled
+        if self._mode == "drain" and self.exit_code == EXIT_DRAINED:
+            self.log.write("drained", "all sessions ended; exiting")
+        return self.exit_code
+
+    async def _run(self, server: uvicorn.Server, sock: socket.socket, url: str, stop: anyio.Event,
+                   served: anyio.Event, handle_signals: bool, task_status: TaskStatus[str]) -> None:
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._serve, server, sock, served)
+                while not server.started and not served.is_set():
+                    await anyio.sleep(0.005)
+                if self.options.reload and self.path is not None:
+                    await tg.start(self._reloader().run)
+                if handle_signals:
+                    tg.start_soon(self._watch_signals)
+                task_status.started(url)
+                await stop.wait()
+                await self._finish_sessions()
+                server.should_exit = True
+                await served.wait()
+                tg.cancel_scope.cancel()
+        if scope.cancelled_caught:
+            server.force_exit = True
+
+    async def _serve(self, server: uvicorn.Server, sock: socket.socket, served: anyio.Event) -> None:
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            served.set()
+
+    async def _finish_sessions(self) -> None:
+        if self._mode == "drain":
+            with anyio.move_on_after(self.options.drain_timeout):
+                await self.registry.wait_empty()
+            if len(self.registry):
+                self.log.write("drain timeout", sessions=len(self.registry))
+                self.registry.close_all("draining")
+        with anyio.move_on_after(_CLOSE_GRACE):
+            await self.registry.wait_empty()
+
+    async def _watch_signals(self) -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                if self._mode is None:
+                    self.log.write("signal", signal=signal.Signals(signum).name)
+                    self.drain()
+                else:
+                    self.force()
+
+    # -- hot reload -------------------------------------------------------------------------
+
+    def _reloader(self) -> GraphReloader:
+        from ..reload import GraphReloader
+
+        assert self.path is not None
+        return GraphReloader(self.path, on_graph=self._on_graph, on_error=self._on_error,
+                             initial=self.registry.graph)
+
+    def _on_graph(self, graph: Graph) -> None:
+        self.log.write("reload applied", version=graph.version, sessions=len(self.registry))
+        self.registry.publish_graph(graph)
+
+    def _on_error(self, error: ConfigError) -> None:
+        from ..config import render_issues
+
+        rendered = render_issues(error.issues, "text")
+        self.log.write("reload rejected", f"edit not applied:\n{rendered}")
+        self.registry.publish_rejection(rendered)

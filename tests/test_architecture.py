@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "transports": {"errors", "audio", "_lazy"},
     "runtime": {"errors", "graph", "audio", "transports.base", "transports.protocol"},
     "reload": {"errors", "graph", "config"},
+    "telephony": {"errors", "audio", "graph", "config", "transports", "runtime"},
     "cli": {"*"},
     "__init__": {"*"},
     "__main__": {"cli"},
@@ -34,7 +35,9 @@ THIRD_PARTY: dict[str, tuple[str, ...]] = {
     "yaml": ("config", "transports.simulator", "cli"),
     "jsonschema": ("config",),
     "jinja2": ("config",),
-    "websockets": ("transports.openai", "transports.simulator"),
+    "websockets": ("transports.openai", "transports.simulator", "telephony.fakes"),
+    "httpx2": ("telephony",),
+    "h11": ("telephony.fakes",),
     "watchfiles": ("reload",),
     "click": ("cli",),
 }
@@ -126,3 +129,12 @@ def test_top_level_exports_resolve_and_are_sorted() -> None:
     assert names == sorted(names, key=str.casefold)
     for name in names:
         assert getattr(realtime_graph, name) is not None
+
+
+def test_telephony_uses_only_the_public_runtime_api() -> None:
+    """runtime internals are being redesigned: telephony imports `realtime_graph.runtime` itself only."""
+    bad = []
+    for name, path in _modules():
+        if name.startswith("telephony"):
+            bad += [f"{name} -> {m}" for m in _imports(name, path) if m.startswith("realtime_graph.runtime.")]
+    assert not bad, bad

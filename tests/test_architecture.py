@@ -26,6 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "reload": {"errors", "graph", "config"},
     "scenarios": {"errors", "graph", "audio", "config", "runtime", "transports"},
     "serve": {"errors", "graph", "audio", "_lazy", "config", "transports", "runtime", "reload"},
+    "telephony": {"errors", "audio", "graph", "config", "transports", "runtime"},
     "cli": {"*"},
     "__init__": {"*"},
     "__main__": {"cli"},
@@ -36,7 +37,9 @@ THIRD_PARTY: dict[str, tuple[str, ...]] = {
     "yaml": ("config", "transports.simulator", "cli", "scenarios"),
     "jsonschema": ("config", "scenarios"),
     "jinja2": ("config",),
-    "websockets": ("transports.openai", "transports.simulator"),
+    "websockets": ("transports.openai", "transports.simulator", "telephony.fakes"),
+    "httpx2": ("telephony",),
+    "h11": ("telephony.fakes",),
     "watchfiles": ("reload",),
     "click": ("cli",),
     "starlette": ("serve.serve_app", "serve.browser_channel"),
@@ -131,3 +134,12 @@ def test_top_level_exports_resolve_and_are_sorted() -> None:
     assert names == sorted(names, key=str.casefold)
     for name in names:
         assert getattr(realtime_graph, name) is not None
+
+
+def test_telephony_uses_only_the_public_runtime_api() -> None:
+    """runtime internals are being redesigned: telephony imports `realtime_graph.runtime` itself only."""
+    bad = []
+    for name, path in _modules():
+        if name.startswith("telephony"):
+            bad += [f"{name} -> {m}" for m in _imports(name, path) if m.startswith("realtime_graph.runtime.")]
+    assert not bad, bad

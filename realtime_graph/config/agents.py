@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..graph.model import Agent, Handoff, Hooks
+from ..graph.model import Agent, Handoff, Hooks, freeze
 from .components import build_guardrails, build_hooks, build_tool
 from .entrypoints import EntrypointResolver
 from .issues import IssueSink, closest
@@ -115,5 +115,6 @@ def build_agent(doc: Document, descriptions: Mapping[str, str], variables: Colle
         model_settings=normalise_agent_settings(data.get("model_settings", {})),
         hooks=hooks,
         location=doc.source_location(("name",)),
+        call_control=freeze(data.get("call_control", {})),
     )
     return BuiltAgent(agent, doc)

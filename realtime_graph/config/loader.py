@@ -19,6 +19,7 @@ from .graphdoc import build_graph_parts, declared_allow, declared_variable_names
 from .issues import IssueSink
 from .report import ValidationReport
 from .schema import validate_document
+from .telephony_checks import check_call_control, check_telephony
 from .yamlsource import MAX_FILE_BYTES, Document, parse_definition, plain_document
 
 __all__ = ("DEFINITION_SUFFIXES", "folder_version", "load", "load_dict", "load_string", "validate",
@@ -111,12 +112,18 @@ def _pipeline(documents: list[Document], sink: IssueSink, *, version: str, sourc
         check_reachable(parts.start, unique, sink)
     if parts is not None and complete:
         check_voices(built, parts.model_settings, sink)
+    if parts is not None and graph_doc is not None and complete:
+        check_telephony(graph_doc, names, parts.variables, sink)
+    for entry in built.values():
+        tool_names = [t.name for t in entry.agent.tools] + [h.tool_name for h in entry.agent.handoffs]
+        check_call_control(entry.doc, tool_names, sink)
     if sink.has_errors or parts is None:
         return None
     return Graph(version=version, start=parts.start, agents=freeze({n: e.agent for n, e in built.items()}),
                  variables=parts.variables, model_settings=parts.model_settings, run=parts.run,
                  output_guardrails=parts.output_guardrails, transport=parts.transport, hooks=parts.hooks,
-                 source=source, serve=parts.serve)
+                 source=source, serve=parts.serve,
+                 telephony=freeze(graph_doc.data.get("telephony", {}) if graph_doc else {}))
 
 
 def _report(sink: IssueSink, graph: Graph | None) -> ValidationReport:

@@ -257,6 +257,8 @@ class Agent:
     """Per-agent overrides in GA shape: ``tool_choice``, ``prompt``, ``audio.output.voice``."""
     hooks: Hooks = field(default_factory=Hooks)
     location: SourceLocation | None = field(default=None, compare=False)
+    call_control: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    """The agent's ``call_control`` mapping as written (``realtime_graph.telephony.call_control_tools``)."""
 
     def tool(self, name: str) -> Tool | Handoff | None:
         """The tool or enabled handoff the model may call under ``name``."""
@@ -335,6 +337,8 @@ class Graph:
     source: str = ""
     """The definition folder (or ``<string>``) the graph was loaded from."""
     serve: ServeSettings = field(default_factory=ServeSettings)
+    telephony: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    """The graph's ``telephony`` mapping as written (``realtime_graph.telephony.routing_from_mapping``)."""
 
     def agent(self, name: str) -> Agent:
         try:

@@ -18,6 +18,7 @@ module that talks to the library; none of them escapes to users.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ __all__ = (
     "Severity",
     "TemplateRenderError",
     "TransportError",
+    "redact_url",
 )
 
 
@@ -136,3 +138,26 @@ class ConnectionLost(TransportError):
         super().__init__(message)
         self.code = code
         self.reason = reason
+
+
+_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?(?P<userinfo>[^/?#@\s]*)@")
+_QUERY_PARAM = re.compile(r"(?P<sep>^|[&;])(?P<key>[^=&;#]*)(?P<value>=[^&;#]*)?")
+
+
+def redact_url(url: str) -> str:
+    """``url`` safe to show: userinfo and every query value become ``***`` (keys stay, so the
+    reader still sees *which* parameter was set). Works on anything, scheme or not, and never
+    raises: ``wss://u:pw@h/p?api_key=sk-1&model=m`` → ``wss://***@h/p?api_key=***&model=***``."""
+    text = str(url)
+    text = _USERINFO.sub(lambda m: f"{m.group('scheme') or ''}***@", text, count=1)
+    base, mark, rest = text.partition("?")
+    if not mark:
+        return text
+    query, hash_mark, fragment = rest.partition("#")
+
+    def param(m: re.Match[str]) -> str:
+        if m.group("value") is None:  # a bare token (``?sk-123``) may be the secret itself
+            return f"{m.group('sep')}***" if m.group("key") else m.group(0)
+        return f"{m.group('sep')}{m.group('key')}=***"
+
+    return f"{base}?{_QUERY_PARAM.sub(param, query)}{hash_mark}{fragment}"

@@ -9,6 +9,7 @@ from .loader import (
                      load,
                      load_dict,
                      load_string,
+                     shown_path,
                      validate,
                      validate_dict,
                      validate_string,
@@ -16,4 +17,4 @@ from .loader import (
 from .report import ValidationReport, render_issues
 
 __all__ = ("DEFINITION_SUFFIXES", "ValidationReport", "folder_version", "load", "load_dict", "load_string",
-           "render_issues", "validate", "validate_dict", "validate_string")
+           "render_issues", "shown_path", "validate", "validate_dict", "validate_string")

@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..graph.model import Agent, Handoff, Hooks, freeze
+from ..graph.model import Agent, Handoff, Hooks, Tool, freeze
 from .components import build_guardrails, build_hooks, build_tool
 from .entrypoints import EntrypointResolver
 from .issues import IssueSink, closest
@@ -86,7 +86,8 @@ def build_agent(doc: Document, descriptions: Mapping[str, str], variables: Colle
     data = doc.data
     before = len(sink.issues)
     instructions = compile_instructions(data.get("instructions", ""), variables, doc, ("instructions",), sink)
-    tools, names = [], []
+    tools: list[Tool] = []
+    names: list[tuple[str, JsonPath]] = []
     for index, raw in enumerate(data.get("tools", [])):
         tool = build_tool(raw, doc, ("tools", index), resolver, sink)
         if tool is not None:
@@ -98,7 +99,9 @@ def build_agent(doc: Document, descriptions: Mapping[str, str], variables: Colle
         if handoff is not None:
             handoffs.append(handoff)
             if handoff.enabled:
-                where = ("handoffs", index, "tool_name") if isinstance(raw, dict) and "tool_name" in raw else ("handoffs", index)
+                where: JsonPath = ("handoffs", index)
+                if isinstance(raw, dict) and "tool_name" in raw:
+                    where = ("handoffs", index, "tool_name")
                 names.append((handoff.tool_name, where))
     _check_tool_names(names, doc, sink)
     guardrails = build_guardrails(data.get("output_guardrails", []), doc, ("output_guardrails",), resolver, sink)

@@ -39,7 +39,10 @@ _IMPORT_LOCK = threading.RLock()  # sys.path and module imports are process-glob
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    try:
+        text = str(exc).strip().splitlines()
+    except Exception:  # a user exception whose __str__ raises
+        text = []
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
@@ -48,6 +51,21 @@ class _Missing:
 
     def __init__(self, code: str, message: str, hint: str | None = None) -> None:
         self.code, self.message, self.hint = code, message, hint
+
+
+def _fresh_import(name: str, old: ModuleType) -> ModuleType:
+    """``name`` imported anew into an empty namespace.
+
+    ``importlib.reload`` re-runs the source over the *old* namespace, so a function deleted
+    from the file lives on and every entrypoint naming it still resolves. A fresh module makes
+    a removed function a rejected reload (RG303). On failure the old module stays in place.
+    """
+    del sys.modules[name]
+    try:
+        return importlib.import_module(name)
+    except BaseException:
+        sys.modules[name] = old
+        raise
 
 
 class EntrypointResolver:
@@ -72,7 +90,8 @@ class EntrypointResolver:
         if self.allow is not None and not any(
                 module_name == p or module_name.startswith(p + ".") for p in self.allow):
             self.sink.add("RG308", f"module {module_name!r} is not in imports.allow", doc, path,
-                          hint=f"allowed prefixes: {', '.join(self.allow) or '(none)'}; add it to imports.allow in the graph file")
+                          hint=f"allowed prefixes: {', '.join(self.allow) or '(none)'}; "
+                               "add it to imports.allow in the graph file")
             return None
         if not self.import_modules:
             return self._check_source(ref, module_name, attr, doc, path, location)
@@ -80,32 +99,48 @@ class EntrypointResolver:
         if isinstance(module, _Missing):
             self.sink.add(module.code, module.message, doc, path, hint=module.hint)
             return None
+        # user objects may raise anything from __getattr__, __dir__ or properties
+        try:
+            target = self._attribute(module, module_name, attr, doc, path)
+            if target is None:
+                return None
+            if not callable(target):
+                self.sink.add("RG304", f"{ref!r} is not callable: it is of type {type(target).__name__}",
+                              doc, path)
+                return None
+            if role is not None and not self._fits(target, ref, role, doc, path):
+                return None
+            if role == "guardrail" and not self._returns_verdict(target, ref, doc, path):
+                return None
+            is_async = inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(
+                getattr(target, "__call__", None))  # noqa: B004 (the method, not callability)
+        except Exception as exc:
+            self.sink.add("RG303", f"looking up {attr!r} in {module_name!r} failed: {_one_line(exc)}", doc, path,
+                          hint="the module's __getattr__ or a property raised; fix the module")
+            return None
+        return Entrypoint(ref=ref, target=target, is_async=is_async, location=location)
+
+    def _returns_verdict(self, target: Any, ref: str, doc: Document, path: JsonPath) -> bool:
+        returned = verdict_annotation_problem(target)
+        if returned is not None:
+            self.sink.add("RG309", f"guardrail entrypoint {ref!r} is annotated to return {returned}; "
+                          "a guardrail returns GuardrailResult, bool, None or an object with a "
+                          "boolean tripwire_triggered", doc, path,
+                          hint="return GuardrailResult(tripped, info) or a bool (True = trip), and annotate it so")
+        return returned is None
+
+    def _attribute(self, module: ModuleType, module_name: str, attr: str, doc: Document,
+                   path: JsonPath) -> Any:
         target: Any = module
         for part in attr.split("."):
             if not hasattr(target, part):
-                names = [n for n in dir(target) if not n.startswith("_")]
+                names = [n for n in dir(target) if isinstance(n, str) and not n.startswith("_")]
                 near = closest(part, names)
                 self.sink.add("RG303", f"{module_name!r} has no attribute {attr!r}", doc, path,
                               hint=f"did you mean {module_name}:{near}?" if near else None)
                 return None
             target = getattr(target, part)
-        if not callable(target):
-            self.sink.add("RG304", f"{ref!r} is not callable: it is of type {type(target).__name__}", doc, path)
-            return None
-        if role is not None and not self._fits(target, ref, role, doc, path):
-            return None
-        if role == "guardrail":
-            returned = verdict_annotation_problem(target)
-            if returned is not None:
-                self.sink.add("RG309", f"guardrail entrypoint {ref!r} is annotated to return {returned}; "
-                              "a guardrail returns GuardrailResult, bool, None or an object with a "
-                              "boolean tripwire_triggered", doc, path,
-                              hint="return GuardrailResult(tripped, info) or a bool (True = trip), "
-                                   "and annotate it so")
-                return None
-        is_async = inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(
-            getattr(target, "__call__", None))
-        return Entrypoint(ref=ref, target=target, is_async=is_async, location=location)
+        return target
 
     # -- importing ----------------------------------------------------------------------------
     @contextmanager
@@ -126,17 +161,19 @@ class EntrypointResolver:
             try:
                 module = sys.modules.get(name)
                 if module is not None and self.reimport and self._is_user_module(module):
-                    module = importlib.reload(module)
+                    module = _fresh_import(name, module)
                 elif module is None:
                     module = importlib.import_module(name)
                 result: ModuleType | _Missing = module
             except ModuleNotFoundError as exc:
                 if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
+                    where = name.replace(".", "/")
                     result = _Missing("RG301", f"module {name!r} not found",
-                                      f"looked in {self.shown_folder} and sys.path; put {name.replace('.', '/')}.py next to the YAML or install it")
+                                      f"looked in {self.shown_folder} and sys.path; "
+                                      f"put {where}.py next to the YAML or install it")
                 else:
                     result = _Missing("RG302", f"importing {name!r} failed: {_one_line(exc)}")
-            except (Exception, SystemExit) as exc:  # user code may raise anything at import
+            except (Exception, SystemExit, RecursionError) as exc:  # user code may raise anything at import
                 result = _Missing("RG302", f"importing {name!r} failed: {_one_line(exc)}",
                                   "fix the module so that it imports cleanly")
         self._modules[name] = result
@@ -201,10 +238,11 @@ class EntrypointResolver:
         elif not (spec.origin or "").endswith(".py"):
             result = None
         else:
+            origin = spec.origin or ""
             try:
-                tree = ast.parse(Path(spec.origin).read_bytes(), filename=spec.origin)
+                tree = ast.parse(Path(origin).read_bytes(), filename=origin)
                 result = _top_level_names(tree)
-            except (SyntaxError, ValueError, OSError) as exc:
+            except (SyntaxError, ValueError, OSError, RecursionError, MemoryError) as exc:
                 result = _Missing("RG302", f"reading {name!r} failed: {_one_line(exc)}")
         self._sources[name] = result
         return result

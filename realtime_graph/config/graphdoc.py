@@ -10,7 +10,7 @@ from ..graph.model import Guardrail, Hooks, RunSettings, ServeSettings, Transpor
 from .components import build_guardrails, build_hooks
 from .durations import parse_duration
 from .entrypoints import EntrypointResolver
-from .envrefs import has_reference, to_secret
+from .envrefs import has_reference, references_credential, to_secret
 from .issues import IssueSink
 from .settings import normalise_model_settings, transport_settings
 from .yamlsource import Document
@@ -72,8 +72,9 @@ def _variables(doc: Document, sink: IssueSink, environ: Mapping[str, str]) -> di
                                       or (kind != "boolean" and isinstance(default, bool))):
             sink.add("RG505", f"default of variable {name!r} is not of type {kind}", doc, path,
                      hint="change the default or set `type` (string, integer, number, boolean)")
+        secret = isinstance(raw.get("default"), str) and references_credential(raw["default"])
         out[name] = Variable(name=name, type=kind, default=default, required=raw.get("required", False),
-                             description=raw.get("description", ""))
+                             description=raw.get("description", ""), secret=secret)
     return out
 
 

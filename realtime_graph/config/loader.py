@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -17,13 +16,14 @@ from .checks import check_reachable, check_start, check_voices, unique_agents
 from .entrypoints import EntrypointResolver
 from .graphdoc import build_graph_parts, declared_allow, declared_variable_names
 from .issues import IssueSink
+from .plaindata import plain_copy
 from .report import ValidationReport
 from .schema import validate_document
 from .telephony_checks import check_call_control, check_telephony
 from .yamlsource import MAX_FILE_BYTES, Document, parse_definition, plain_document
 
-__all__ = ("DEFINITION_SUFFIXES", "folder_version", "load", "load_dict", "load_string", "validate",
-           "validate_dict", "validate_string")
+__all__ = ("DEFINITION_SUFFIXES", "folder_version", "load", "load_dict", "load_string", "shown_path",
+           "validate", "validate_dict", "validate_string")
 
 DEFINITION_SUFFIXES = (".yaml", ".yml")
 """Files of a definition folder that are read (other files, e.g. tool modules, are not)."""
@@ -32,13 +32,22 @@ DEFINITION_SUFFIXES = (".yaml", ".yml")
 def _version(parts: Sequence[tuple[str, bytes]]) -> str:
     digest = hashlib.sha256()
     for name, content in sorted(parts):
-        digest.update(name.encode() + b"\0" + content + b"\0")
+        # surrogateescape: a file name that is not UTF-8 hashes as its raw bytes instead of raising
+        digest.update(name.encode("utf-8", "surrogateescape") + b"\0" + content + b"\0")
     return digest.hexdigest()[:12]
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as text that is always valid UTF-8: undecodable bytes of a file name become
+    ``\\xNN`` escapes, so issues, reports and terminals never fail to encode it."""
+    text = os.fspath(path)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _definition_files(root: Path) -> list[Path]:
     """The definition files of the folder ``root`` (sorted), or ``[root]`` when it is one file."""
     if root.is_dir():
+        # dangling links are skipped: a ConfigMap swap re-points them, and the next load sees it
         return sorted(f for f in root.iterdir() if f.suffix in DEFINITION_SUFFIXES and f.is_file())
     return [root]
 
@@ -51,8 +60,12 @@ def folder_version(path: str | os.PathLike[str]) -> str:
 
 def _read_folder(path: Path, sink: IssueSink) -> tuple[list[Document], list[tuple[str, bytes]], Path]:
     """Documents of every definition file under ``path`` (a folder or one file)."""
-    shown = str(path)
-    if not (path.is_dir() or path.is_file()):
+    shown = shown_path(path)
+    try:
+        exists = path.is_dir() or path.is_file()
+    except (OSError, ValueError):  # a name the OS refuses (NUL, too long): it cannot exist either
+        exists = False
+    if not exists:
         sink.add("RG106", f"{shown} does not exist", file=shown,
                  hint="pass the definition folder, e.g. `rtgraph validate agents.d`")
         return [], [], path
@@ -63,10 +76,25 @@ def _read_folder(path: Path, sink: IssueSink) -> tuple[list[Document], list[tupl
     documents: list[Document] = []
     contents: list[tuple[str, bytes]] = []
     for file in files:
-        with file.open("rb") as stream:  # one byte past the limit is enough to refuse the file
-            content = stream.read(MAX_FILE_BYTES + 1)
+        name = shown_path(file)
+        if name != str(file):
+            sink.add("RG109", "file name is not valid UTF-8", file=name, line=1, column=1,
+                     hint="rename the file (the name is shown with \\xNN escapes)")
+            contents.append((file.name, b""))
+            continue
+        try:
+            with file.open("rb") as stream:  # one byte past the limit is enough to refuse the file
+                content = stream.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:  # vanished, a symlink loop, a directory behind a link, unreadable
+            sink.add("RG106", f"cannot read the file: {exc.strerror or type(exc).__name__}", file=name,
+                     line=1, column=1, hint="check the file (a broken symlink?) and its permissions")
+            continue
         contents.append((file.name, content))
-        documents.extend(parse_definition(content, str(file), sink))
+        documents.extend(parse_definition(content, name, sink))
+    if files and not documents and not sink.has_errors:
+        sink.add("RG106", f"{shown} holds no YAML documents (every file is empty or only comments)",
+                 file=shown_path(files[0]), line=1, column=1,
+                 hint="add a graph.yaml (kind: graph) and one file per agent (kind: agent)")
     return documents, contents, path if path.is_dir() else path.parent
 
 
@@ -145,7 +173,7 @@ def validate_string(text: str, *, filename: str = "<string>", import_entrypoints
                     reimport: bool = False, environ: Mapping[str, str] | None = None) -> ValidationReport:
     """Validate one (multi-document) YAML text; entrypoints resolve from the working directory."""
     sink = IssueSink()
-    content = text.encode()
+    content = text.encode("utf-8", "surrogatepass")  # a lone surrogate then fails decoding: RG101
     documents = parse_definition(content, filename, sink)
     graph = _pipeline(documents, sink, version=_version([(filename, content)]), source=filename,
                       folder=Path.cwd(), import_entrypoints=import_entrypoints, reimport=reimport,
@@ -158,8 +186,11 @@ def validate_dict(documents: Sequence[Mapping[str, Any]], *, filename: str = "<d
                   environ: Mapping[str, str] | None = None) -> ValidationReport:
     """Validate already-parsed documents (no line numbers to report)."""
     sink = IssueSink()
-    docs = [plain_document(copy.deepcopy(dict(d)), i, filename) for i, d in enumerate(documents)]
-    blob = json.dumps(list(documents), sort_keys=True, default=str).encode()
+    plain = plain_copy(documents, filename, sink)
+    if plain is None:
+        return _report(sink, None)
+    docs = [plain_document(d, i, filename) for i, d in enumerate(plain)]
+    blob = json.dumps(plain, sort_keys=True).encode()
     graph = _pipeline(docs, sink, version=_version([(filename, blob)]), source=filename, folder=Path.cwd(),
                       import_entrypoints=import_entrypoints, reimport=reimport, environ=environ,
                       shown_folder="the working directory")

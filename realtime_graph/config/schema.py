@@ -26,7 +26,8 @@ _TYPE_NAMES = {dict: "mapping", list: "list", str: "string", bool: "boolean", in
 @cache
 def _root() -> dict[str, Any]:
     with open(_SCHEMA_DIR / "rtgraph.schema.json", encoding="utf-8") as f:
-        return json.load(f)
+        root: dict[str, Any] = json.load(f)
+    return root
 
 
 def schema_document(kind: str | None = None) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def schema_document(kind: str | None = None) -> dict[str, Any]:
 
 @cache
 def _validator(kind: str) -> Any:
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
     return Draft202012Validator(schema_document(kind))
 
@@ -57,11 +58,12 @@ def _sensitive(path: JsonPath) -> bool:
 def _describe(error: Any, path: JsonPath) -> tuple[str, str, str | None]:
     """(code, message, hint) for one jsonschema error, in our words; never echoes secrets."""
     v, schema, value = error.validator, error.schema, error.instance
-    hint = schema.get("description")
+    hint: str | None = schema.get("description")
     if v == "type":
         wanted = error.validator_value
         wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
-        return "RG110", f"expected {wanted.replace('object', 'mapping').replace('array', 'list')}, got {_type_name(value)}", hint
+        wanted = wanted.replace("object", "mapping").replace("array", "list")
+        return "RG110", f"expected {wanted}, got {_type_name(value)}", hint
     if v in ("enum", "const"):
         options = error.validator_value if v == "enum" else [error.validator_value]
         got = "" if _sensitive(path) else f", got {value!r}"
@@ -91,7 +93,7 @@ def _report(error: Any, doc: Document, sink: IssueSink) -> None:
             if key in known:
                 continue
             near = closest(key, known)
-            hint = f"did you mean {near!r}?" if near else f"valid keys: {', '.join(known)}"
+            hint: str | None = f"did you mean {near!r}?" if near else f"valid keys: {', '.join(known)}"
             sink.add("RG111", f"unknown key {key!r}", doc, (*path, key), key=True, hint=hint)
         return
     if error.validator == "required" and isinstance(error.instance, dict):
@@ -138,7 +140,7 @@ def validate_document(doc: Document, sink: IssueSink) -> str | None:
 def _leaves(error: Any) -> list[Any]:
     """anyOf/oneOf/if errors: keep the most relevant sub-error, not the whole noisy tree."""
     if error.context:
-        from jsonschema.exceptions import best_match
+        from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
 
         return [best_match(error.context)]
     return [error]

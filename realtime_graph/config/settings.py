@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..graph.model import Secret, TransportSettings, freeze
-from .envrefs import has_reference, to_secret
+from .envrefs import has_reference, literal_default, to_secret
 from .issues import IssueSink
 from .yamlsource import Document, JsonPath
 
 __all__ = ("normalise_agent_settings", "normalise_model_settings", "transport_settings")
 
-_FORMATS = {
+_FORMATS: dict[str, dict[str, Any]] = {
     "pcm16": {"type": "audio/pcm", "rate": 24000},
     "pcm": {"type": "audio/pcm", "rate": 24000},
     "audio/pcm": {"type": "audio/pcm", "rate": 24000},
@@ -82,7 +82,8 @@ def normalise_model_settings(raw: Mapping[str, Any], doc: Document, base: JsonPa
                          hint="use pcm16 (audio/pcm, 24 kHz), g711_ulaw (audio/pcmu) or g711_alaw (audio/pcma)")
             else:
                 _set(out, path, dict(fmt))
-    return freeze(out)
+    frozen: Mapping[str, Any] = freeze(out)
+    return frozen
 
 
 def normalise_agent_settings(raw: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -90,7 +91,8 @@ def normalise_agent_settings(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     out = copy.deepcopy({k: v for k, v in raw.items() if k != "voice"})
     if "voice" in raw and not _has(out, ("audio", "output", "voice")):
         _set(out, ("audio", "output", "voice"), raw["voice"])
-    return freeze(out)
+    frozen: Mapping[str, Any] = freeze(out)
+    return frozen
 
 
 def transport_settings(raw: Mapping[str, Any], doc: Document, sink: IssueSink,
@@ -103,12 +105,18 @@ def transport_settings(raw: Mapping[str, Any], doc: Document, sink: IssueSink,
         if not has_reference(value):
             sink.add("RG503", "transport.api_key must be an ${ENV} reference, not a literal key", doc,
                      (*base, "api_key"), hint='write api_key: "${OPENAI_API_KEY}" and export the key')
+        elif literal_default(value):
+            sink.add("RG503", "transport.api_key must not have a literal `:-default` (a literal key)", doc,
+                     (*base, "api_key"), hint='write api_key: "${OPENAI_API_KEY}" and export the key')
         else:
             api_key = to_secret(value, doc, (*base, "api_key"), sink, environ)
     headers: dict[str, str | Secret] = {}
     for name, value in raw.get("headers", {}).items():
         path = (*base, "headers", name)
-        if has_reference(value):
+        if has_reference(value) and _CREDENTIAL_HEADER.search(name) and literal_default(value):
+            sink.add("RG503", f"header {name!r} looks like a credential and must not have a literal `:-default`",
+                     doc, path, hint=f'write {name}: "${{MY_KEY}}" without a default and export it')
+        elif has_reference(value):
             secret = to_secret(value, doc, path, sink, environ)
             if secret is not None:
                 headers[name] = secret

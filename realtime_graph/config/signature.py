@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import math
 import re
 import types
 import typing
@@ -33,6 +34,19 @@ class ToolSignature(typing.NamedTuple):
     takes_context: bool
 
 
+def _json_values(name: str, values: list[Any]) -> list[Any]:
+    """Enum / Literal values as the model will see them: only JSON scalars (str, int, finite
+    float, bool, None) survive ``session.update``; anything else is an unsupported hint."""
+    for value in values:
+        if value is not None and type(value) not in (str, int, float, bool):
+            raise UnsupportedHint(f"{name} (value of type {type(value).__name__} is not JSON)")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UnsupportedHint(f"{name} (value {value!r} is not JSON)")
+        if isinstance(value, str) and not value.isprintable() and any("\ud800" <= c <= "\udfff" for c in value):
+            raise UnsupportedHint(f"{name} (a value holds a lone surrogate)")
+    return values
+
+
 def _schema(hint: Any) -> dict[str, Any]:
     if hint is inspect.Parameter.empty or hint is Any:
         return {}
@@ -41,7 +55,7 @@ def _schema(hint: Any) -> dict[str, Any]:
     if hint is type(None):
         return {"type": "null"}
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return {"enum": [m.value for m in hint]}
+        return {"enum": _json_values(hint.__name__, [m.value for m in hint])}
     if hint in (list, tuple, set, frozenset):
         return {"type": "array"}
     if hint is dict:
@@ -49,7 +63,7 @@ def _schema(hint: Any) -> dict[str, Any]:
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is typing.Literal:
         kinds = {_SCALARS.get(type(a)) for a in args}
-        out: dict[str, Any] = {"enum": list(args)}
+        out: dict[str, Any] = {"enum": _json_values(repr(hint), list(args))}
         if len(kinds) == 1 and None not in kinds:
             out["type"] = kinds.pop()
         return out

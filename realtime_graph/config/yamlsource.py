@@ -8,6 +8,7 @@ text. File size and alias expansion are bounded so hostile files fail fast, loca
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from .issues import IssueSink
 
 __all__ = (
     "MAX_ALIAS_NODES",
+    "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "Document",
     "JsonPath",
@@ -31,10 +33,13 @@ MAX_FILE_BYTES = 1 << 20
 """Definition files larger than this many bytes (1 MiB) are refused."""
 MAX_ALIAS_NODES = 10_000
 """How many values one file may build through alias references before we refuse it."""
+MAX_DEPTH = 64
+"""How deeply lists and mappings may nest (RG108): deeper data is refused, located."""
 
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _BLOCK_STYLES = ("|", ">")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(slots=True)
@@ -81,7 +86,7 @@ class _Builder:
     """Turns composed nodes into values, recording marks and bounding alias expansion."""
 
     def __init__(self, doc: Document, lines: list[str]) -> None:
-        import yaml
+        import yaml  # type: ignore[import-untyped]
 
         self.doc = doc
         self.lines = lines
@@ -92,6 +97,9 @@ class _Builder:
         self.yaml = yaml
 
     def build(self, node: Any, path: JsonPath, via_alias: bool) -> Any:
+        if len(path) > MAX_DEPTH:
+            raise _Refused("RG108", f"values nest more than {MAX_DEPTH} levels deep", node.start_mark,
+                           "flatten the data")
         nid = id(node)
         if nid in self.active:
             raise _Refused("RG103", "recursive alias: a node contains itself", node.start_mark)
@@ -127,11 +135,15 @@ class _Builder:
             first = self.lines[node.start_mark.line + 1] if node.start_mark.line + 1 < len(self.lines) else ""
             self.doc.block_scalars[path] = len(first) - len(first.lstrip()) + 1
         kind = node.tag[len(_CORE):]
+        if _SURROGATE.search(node.value):  # from a "\\ud800" escape: no UTF-8 form, nothing can send it
+            raise _Refused("RG101", "string holds a lone surrogate (an unpaired \\ud800-\\udfff escape)",
+                           node.start_mark, "write the character itself, or a valid surrogate pair")
         if kind in ("str", "timestamp"):
             return node.value
         try:
             return getattr(self.constructor, f"construct_yaml_{kind}")(node)
-        except (ValueError, TypeError, self.yaml.YAMLError):
+        except (ValueError, TypeError, KeyError, OverflowError, self.yaml.YAMLError):
+            # KeyError: PyYAML's bool constructor looks the text up (``!!bool maybe``)
             raise _Refused("RG101", f"{node.value!r} is not a valid {kind}", node.start_mark) from None
 
     def _pairs(self, node: Any, path: JsonPath, via_alias: bool) -> Iterator[tuple[Any, Any]]:
@@ -159,6 +171,9 @@ class _Builder:
             if not isinstance(key_node, self.yaml.ScalarNode):
                 raise _Refused("RG107", "mapping keys must be plain scalars", key_node.start_mark)
             key = str(key_node.value)
+            if _SURROGATE.search(key):
+                raise _Refused("RG101", "key holds a lone surrogate (an unpaired \\ud800-\\udfff escape)",
+                               key_node.start_mark)
             is_explicit = id(key_node) in explicit
             if key in out:
                 if is_explicit and key not in merged_from:
@@ -235,7 +250,8 @@ def parse_documents(text: str, file: str, sink: IssueSink) -> list[Document]:
     except yaml.YAMLError as exc:
         _read_error(sink, file, "RG101", str(exc).splitlines()[0], None)
         return []
-    except RecursionError:
-        _read_error(sink, file, "RG101", "nesting is too deep", None)
+    except RecursionError:  # the composer nests deeper than our own depth check can see
+        _read_error(sink, file, "RG108", f"values nest more than {MAX_DEPTH} levels deep", None,
+                    "flatten the data")
         return []
     return documents

@@ -280,6 +280,9 @@ class Variable:
     default: Any = None
     required: bool = False
     description: str = ""
+    secret: bool = False
+    """True when the default references a credential-like variable (a name containing KEY,
+    TOKEN, SECRET or PASSWORD): its value must be redacted wherever values are shown."""
 
 
 @dataclass(frozen=True, slots=True)

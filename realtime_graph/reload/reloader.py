@@ -17,21 +17,28 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
+import anyio.abc
 from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ..config import shown_path
 from ..errors import ConfigError, Issue
 from .changes import DefinitionChangeFilter, user_module_files
 
 if TYPE_CHECKING:
     from ..graph.model import Graph
 
-__all__ = ("GraphReloader",)
+__all__ = ("DEFAULT_LOAD_TIMEOUT_S", "GraphReloader")
+
+DEFAULT_LOAD_TIMEOUT_S = 10.0
+"""How long one reload may take (a module that sleeps on import) before it is reported as failed."""
+_WATCH_RETRY_S = 0.5  # pause before watching again after the watcher failed
 
 # awatch's ``debounce`` caps how long one batch may keep growing while files keep changing;
 # ``step`` (our debounce_ms) is the quiet period that ends a batch.
@@ -59,6 +66,23 @@ def _fingerprint(version: str, module_files: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
+def _request(send: MemoryObjectSendStream[None]) -> None:
+    try:
+        send.send_nowait(None)
+    except anyio.WouldBlock:
+        pass  # a reload is already pending: it will read these changes too
+
+
+def _watch_error(root: Path, exc: Exception) -> ConfigError:
+    while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:  # awatch runs a task group
+        exc = exc.exceptions[0]
+    text = str(exc).strip().splitlines()
+    detail = text[0] if text else type(exc).__name__
+    code = "RG109" if "decode" in detail else "RG106"
+    return ConfigError([Issue(code=code, message=f"watching the folder failed: {detail}; watching again",
+                              file=shown_path(root), hint="rename files whose names are not UTF-8")])
+
+
 class GraphReloader:
     """Watches ``path`` and calls ``on_graph`` with each new valid graph, ``on_error`` otherwise.
 
@@ -80,6 +104,7 @@ class GraphReloader:
         debounce_ms: int = 50,
         initial: Graph | None = None,
         force_polling: bool | None = None,
+        load_timeout_s: float = DEFAULT_LOAD_TIMEOUT_S,
     ) -> None:
         self.path = Path(path)
         self.loads = 0
@@ -87,6 +112,11 @@ class GraphReloader:
         self._on_error = on_error
         self._debounce_ms = max(1, int(debounce_ms))
         self._force_polling = force_polling
+        self._load_timeout_s = load_timeout_s
+        # a load abandoned at its time-box still runs (and holds the import lock) until it ends
+        self._straggler: threading.Event | None = None
+        self._send: MemoryObjectSendStream[None] | None = None
+        self._task_group: anyio.abc.TaskGroup | None = None
         self._initial_version = initial.version if initial is not None else None
         self._module_files = user_module_files(initial) if initial is not None else frozenset()
         self._fingerprint: str | None = None  # of the graph last delivered; set in run()
@@ -102,6 +132,7 @@ class GraphReloader:
                                      hint="pass the definition folder, e.g. `rtgraph run agents.d`")])
         send, receive = anyio.create_memory_object_stream[None](1)
         async with send, receive, anyio.create_task_group() as tg:
+            self._send, self._task_group = send, tg
             await tg.start(self._watch_folder, send)
             await tg.start(self._watch_modules, send)
             if self._initial_version is not None:
@@ -145,16 +176,25 @@ class GraphReloader:
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(_set_when_cancelled, stop)
-            changes = awatch(*paths, watch_filter=watch_filter, debounce=_MAX_BATCH_MS,
-                             step=self._debounce_ms, stop_event=stop, recursive=recursive,
-                             force_polling=self._force_polling)
-            # The watches are created synchronously on the first __anext__, before it suspends.
-            task_status.started()
-            async for _batch in changes:
+            status: TaskStatus[None] | None = task_status
+            restarted = False
+            while not stop.is_set():
+                changes = awatch(*paths, watch_filter=watch_filter, debounce=_MAX_BATCH_MS,
+                                 step=self._debounce_ms, stop_event=stop, recursive=recursive,
+                                 force_polling=self._force_polling)
+                if status is not None:
+                    # The watches are created synchronously on the first __anext__, before it suspends.
+                    status.started()
+                    status = None
+                if restarted:  # changes made while the watcher was down: the next load reads them
+                    _request(send)
                 try:
-                    send.send_nowait(None)
-                except anyio.WouldBlock:
-                    pass  # a reload is already pending: it will read these changes too
+                    async for _batch in changes:
+                        _request(send)
+                except Exception as exc:  # e.g. a file name the watcher cannot decode appeared
+                    self._on_error(_watch_error(paths[0], exc))
+                    await anyio.sleep(_WATCH_RETRY_S)
+                    restarted = True
             tg.cancel_scope.cancel()
 
     # -- loading ----------------------------------------------------------------------------
@@ -164,12 +204,31 @@ class GraphReloader:
             await self.reload()
 
     async def reload(self) -> Graph | None:
-        """Run the pipeline once now; deliver and return the graph if it is new and valid."""
+        """Run the pipeline once now; deliver and return the graph if it is new and valid.
+
+        A load that takes longer than ``load_timeout_s`` (a module that sleeps or loops on
+        import) is reported through ``on_error`` and abandoned: its thread finishes in the
+        background, and later edits are loaded as soon as it lets go of the import lock.
+        """
+        if self._straggler is not None and not self._straggler.is_set() and self._task_group is not None:
+            return None  # it holds the import lock; when it ends, _after_straggler asks for a load
         self.loads += 1
+        done = threading.Event()
         try:
-            graph, module_files, fingerprint = await anyio.to_thread.run_sync(self._load)
+            with anyio.fail_after(self._load_timeout_s):
+                graph, module_files, fingerprint = await anyio.to_thread.run_sync(
+                    self._load_marked, done, abandon_on_cancel=True)
         except ConfigError as exc:
             self._on_error(exc)
+            return None
+        except TimeoutError:
+            self._straggler = done
+            if self._task_group is not None:
+                self._task_group.start_soon(self._after_straggler, done)
+            self._on_error(ConfigError([Issue(
+                code="RG302", message=f"reload took longer than {self._load_timeout_s:g}s and was abandoned "
+                "(a module that is slow to import?)", file=shown_path(self.path),
+                hint="make the module import quickly; the next save is loaded as soon as the import ends")]))
             return None
         if fingerprint == self._fingerprint:
             return None
@@ -179,6 +238,18 @@ class GraphReloader:
             self._modules_changed.set()
         self._on_graph(graph)
         return graph
+
+    async def _after_straggler(self, done: threading.Event) -> None:
+        while not done.is_set():
+            await anyio.sleep(0.05)
+        if self._send is not None:
+            _request(self._send)  # the edits saved meanwhile
+
+    def _load_marked(self, done: threading.Event) -> tuple[Graph, frozenset[Path], str]:
+        try:
+            return self._load()
+        finally:
+            done.set()
 
     def _baseline(self, version: str) -> tuple[str, bool]:
         """The fingerprint of the caller's graph (its module sources read once, now) and whether
@@ -200,7 +271,7 @@ class GraphReloader:
             raise
         except Exception as exc:
             raise ConfigError([Issue(code="RG302", message=f"reload failed: {type(exc).__name__}: {exc}",
-                                     file=str(self.path), hint="fix the file and save again")]) from exc
+                                     file=shown_path(self.path), hint="fix the file and save again")]) from exc
         module_files = user_module_files(graph)
         return graph, module_files, _fingerprint(graph.version, module_files)
 

@@ -42,7 +42,7 @@ def schema_document(kind: str | None = None) -> dict[str, Any]:
 
 @cache
 def _validator(kind: str) -> Any:
-    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+    from jsonschema import Draft202012Validator
 
     return Draft202012Validator(schema_document(kind))
 
@@ -140,7 +140,7 @@ def validate_document(doc: Document, sink: IssueSink) -> str | None:
 def _leaves(error: Any) -> list[Any]:
     """anyOf/oneOf/if errors: keep the most relevant sub-error, not the whole noisy tree."""
     if error.context:
-        from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
+        from jsonschema.exceptions import best_match
 
         return [best_match(error.context)]
     return [error]

@@ -86,7 +86,7 @@ class _Builder:
     """Turns composed nodes into values, recording marks and bounding alias expansion."""
 
     def __init__(self, doc: Document, lines: list[str]) -> None:
-        import yaml  # type: ignore[import-untyped]
+        import yaml
 
         self.doc = doc
         self.lines = lines

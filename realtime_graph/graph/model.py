@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from ..errors import EntrypointError, TemplateRenderError
+from ..errors import EntrypointError
 
 __all__ = (
     "DEFAULT_OUTPUT_MODALITIES",
@@ -146,12 +146,13 @@ class InstructionTemplate:
     compiled: Any = field(default=None, compare=False, repr=False)
 
     def render(self, values: Mapping[str, Any]) -> str:
-        if self.compiled is None:
-            return self.source
-        try:
-            return str(self.compiled.render(dict(values)))
-        except Exception as exc:  # jinja2 errors are translated here, at the boundary
-            raise TemplateRenderError(f"instructions failed to render: {exc}") from exc
+        """The text for ``values``, within the render budget of :mod:`.rendering` (time and size).
+
+        :raises TemplateRenderError: the template failed or ran over its budget.
+        """
+        from .rendering import render_instructions
+
+        return render_instructions(self, values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -183,3 +183,14 @@ def test_plain_enum_values_still_derive() -> None:
         return shade.value
 
     assert describe_function(paint).parameters["properties"]["shade"] == {"enum": ["dark"]}
+
+
+def test_sessions_render_within_the_budget() -> None:
+    """``InstructionTemplate.render`` (what every session.update uses) goes through the budget, so
+    a template that slipped past validation cannot freeze a live session."""
+    slow = _template('"{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}"')
+    started = time.perf_counter()
+    with pytest.raises(TemplateRenderError, match=r"took longer than 0.5s"):
+        slow.render({"company": "Acme"})
+    assert time.perf_counter() - started < 3
+    assert _template("Hi {{ company }}").render({"company": "Acme"}) == "Hi Acme"

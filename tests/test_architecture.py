@@ -143,3 +143,14 @@ def test_telephony_uses_only_the_public_runtime_api() -> None:
         if name.startswith("telephony"):
             bad += [f"{name} -> {m}" for m in _imports(name, path) if m.startswith("realtime_graph.runtime.")]
     assert not bad, bad
+
+
+def test_module_names_do_not_repeat_across_packages() -> None:
+    """A module name means one thing: ``session.py`` in two packages makes every traceback,
+    import and review ambiguous (package ``__init__``/``__main__`` files aside)."""
+    seen: dict[str, list[str]] = {}
+    for path in sorted(Path(realtime_graph.__file__).parent.rglob("*.py")):
+        if path.name not in ("__init__.py", "__main__.py"):
+            seen.setdefault(path.name, []).append(str(path.relative_to(Path(realtime_graph.__file__).parent)))
+    repeated = {name: places for name, places in seen.items() if len(places) > 1}
+    assert not repeated, f"module names used in more than one package: {repeated}"

@@ -10,7 +10,7 @@ from typing import Literal
 from ..errors import Issue, Severity
 from ..graph.model import Graph
 
-__all__ = ("Format", "ValidationReport", "plural", "render_issues", "summary_line")
+__all__ = ("Format", "ValidationReport", "github_escape", "plural", "render_issues", "summary_line")
 
 Format = Literal["text", "json", "github"]
 
@@ -63,7 +63,8 @@ def _text(issues: list[Issue]) -> str:
     return "\n".join(lines)
 
 
-def _escape(text: str, *, prop: bool = False) -> str:
+def github_escape(text: str, *, prop: bool = False) -> str:
+    """``text`` escaped for a GitHub workflow command (``prop``: a property value such as ``file=``)."""
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
@@ -71,11 +72,11 @@ def _escape(text: str, *, prop: bool = False) -> str:
 def _github(issues: list[Issue]) -> str:
     lines = []
     for issue in issues:
-        props = [f"{k}={_escape(str(v), prop=True)}" for k, v in
+        props = [f"{k}={github_escape(str(v), prop=True)}" for k, v in
                  (("file", issue.file), ("line", issue.line), ("col", issue.column), ("title", issue.code))
                  if v is not None]
         message = issue.message + (f"\nhint: {issue.hint}" if issue.hint else "")
-        lines.append(f"::{issue.severity.value} {','.join(props)}::{_escape(message)}")
+        lines.append(f"::{issue.severity.value} {','.join(props)}::{github_escape(message)}")
     lines.append(summary_line(issues))
     return "\n".join(lines)
 

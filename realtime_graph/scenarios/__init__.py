@@ -16,10 +16,10 @@ from .coverage import Coverage, CoverageArea, graph_coverage
 from .execution import Exercised, ScenarioResult, TurnFailure, run_scenario
 from .matching import Mismatch, Observation, TurnRecord, check_turn, observe
 from .parsing import check_against_graph, load_scenarios, parse_scenarios, scenario_schema
-from .reporting import SuiteReport, failure_lines, render, render_junit
 from .scriptgen import script_for
 from .spec import Expectation, ModelAction, ScenarioSpec, SendAfter, ToolMock, TurnSpec
 from .suite import Suite, load_suite, run_suite, select
+from .suite_report import SuiteReport, failure_lines, render, render_junit
 
 __all__ = (
     "Coverage",

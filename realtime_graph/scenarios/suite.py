@@ -22,8 +22,8 @@ from ..transports.base import Transport
 from .coverage import graph_coverage
 from .execution import ScenarioResult, run_scenario
 from .parsing import check_against_graph, load_scenarios
-from .reporting import SuiteReport
 from .spec import ScenarioSpec
+from .suite_report import SuiteReport
 
 __all__ = ("Suite", "load_suite", "run_suite", "select")
 

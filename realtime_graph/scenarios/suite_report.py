@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from xml.etree import ElementTree
 
+from ..config.report import github_escape
 from .coverage import Coverage
 from .execution import ScenarioResult, TurnFailure
 
@@ -124,28 +125,23 @@ def _json(report: SuiteReport) -> str:
     return json.dumps(out, ensure_ascii=False, indent=2)
 
 
-def _escape(text: str, *, prop: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
-
-
 def _github(report: SuiteReport) -> str:
     lines: list[str] = []
     for result in report.results:
         for failure in result.failures:
             file, line, column = _where(result, failure)
-            title = _escape(f"scenario {result.spec.name} failed", prop=True)
-            where = f"file={_escape(file, prop=True)}" + (f",line={line},col={column}" if line else "")
+            title = github_escape(f"scenario {result.spec.name} failed", prop=True)
+            where = f"file={github_escape(file, prop=True)}" + (f",line={line},col={column}" if line else "")
             message = f"turn {failure.turn + 1}: expected {failure.mismatch.expected}\nobserved: " + "\n".join(
                 failure.mismatch.observed)
-            lines.append(f"::error {where},title={title}::{_escape(message)}")
+            lines.append(f"::error {where},title={title}::{github_escape(message)}")
         if result.error is not None:
             file, line, column = _where(result, None)
-            where = f"file={_escape(file, prop=True)}" + (f",line={line},col={column}" if line else "")
-            lines.append(f"::error {where},title={_escape('scenario ' + result.spec.name + ' errored', prop=True)}"
-                         f"::{_escape(result.error)}")
+            where = f"file={github_escape(file, prop=True)}" + (f",line={line},col={column}" if line else "")
+            title = github_escape(f"scenario {result.spec.name} errored", prop=True)
+            lines.append(f"::error {where},title={title}::{github_escape(result.error)}")
     if report.coverage is not None:
-        lines.append(f"::notice title=graph coverage::{_escape(' '.join(_coverage_text(report.coverage)))}")
+        lines.append(f"::notice title=graph coverage::{github_escape(' '.join(_coverage_text(report.coverage)))}")
     lines.append(_summary(report))
     return "\n".join(lines)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..graph.model import Guardrail, Hooks, RunSettings, TransportSettings, Variable, freeze
 from .components import build_guardrails, build_hooks
+from .durations import parse_duration
 from .entrypoints import EntrypointResolver
 from .envrefs import has_reference, to_secret
 from .issues import IssueSink
@@ -90,6 +91,10 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
         guardrail_max_consecutive_trips=run_raw.get("guardrails", {}).get("max_consecutive_trips", 2),
         tool_error_formatter=formatter,
         tracing_disabled=run_raw.get("tracing_disabled", False),
+        guardrail_timeout=parse_duration(run_raw.get("guardrails", {}).get("timeout", 5)),
+        connect_timeout=parse_duration(run_raw.get("timeouts", {}).get("connect", 10)),
+        first_event_timeout=parse_duration(run_raw.get("timeouts", {}).get("first_event", 10)),
+        response_timeout=parse_duration(run_raw.get("timeouts", {}).get("response", 30)),
     )
     return GraphParts(
         start=data["start"],

@@ -93,6 +93,10 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
         guardrail_max_consecutive_trips=run_raw.get("guardrails", {}).get("max_consecutive_trips", 2),
         tool_error_formatter=formatter,
         tracing_disabled=run_raw.get("tracing_disabled", False),
+        guardrail_timeout=parse_duration(run_raw.get("guardrails", {}).get("timeout", 5)),
+        connect_timeout=parse_duration(run_raw.get("timeouts", {}).get("connect", 10)),
+        first_event_timeout=parse_duration(run_raw.get("timeouts", {}).get("first_event", 10)),
+        response_timeout=parse_duration(run_raw.get("timeouts", {}).get("response", 30)),
     )
     return GraphParts(
         start=data["start"],

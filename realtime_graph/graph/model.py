@@ -296,6 +296,14 @@ class RunSettings:
     """After this many responses in a row tripped an output guardrail, stop asking the model again."""
     tool_error_formatter: Entrypoint | None = None
     tracing_disabled: bool = False
+    guardrail_timeout: float = 5.0
+    """Seconds an entrypoint guardrail may take; then it counts as failed (not tripped)."""
+    connect_timeout: float = 10.0
+    """Seconds allowed to open the connection (``run.timeouts.connect``)."""
+    first_event_timeout: float = 10.0
+    """Seconds allowed for the server's first event, ``session.created`` (``run.timeouts.first_event``)."""
+    response_timeout: float = 30.0
+    """Seconds without progress on the response in flight before it is failed (``run.timeouts.response``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from binascii import a2b_base64
 from collections.abc import Awaitable, Callable, Mapping
 
+import anyio
+
 from ..transports import protocol
 from ..transports.base import Connection, ServerEvent
 from . import events as ev
@@ -23,7 +25,30 @@ from .session_config import output_format
 from .state import SessionState
 from .turns import Turns
 
-__all__ = ("ServerEventReader", "adopt_live")
+__all__ = ("ServerEventReader", "adopt_live", "malformed")
+
+_MALFORMED = (AttributeError, KeyError, IndexError, TypeError, ValueError, RecursionError)
+"""What a handler raises on a server event of the wrong shape (``binascii.Error`` is a
+ValueError). Caught once around the dispatch, so well-formed events pay nothing for it."""
+
+
+def malformed(event: object, exc: BaseException) -> str:
+    """The ``error`` event text for a server event a handler could not read."""
+    if not isinstance(event, dict):
+        return (f"ignored a server frame that is a JSON {type(event).__name__}, not an event object: "
+                f"{str(event)[:80]!r}")
+    kind = event.get("type")
+    if not isinstance(kind, str):
+        return f"ignored a server event whose 'type' is a {type(kind).__name__}, not a string"
+    if isinstance(exc, KeyError):
+        what = f"missing field {exc.args[0]!r}" if exc.args else "a missing field"
+    elif type(exc).__name__ == "Error" and type(exc).__module__ == "binascii":
+        what = f"invalid base64 ({exc})"
+    elif isinstance(exc, RecursionError):
+        what = "nested too deeply"
+    else:
+        what = f"a field of the wrong type or value ({type(exc).__name__}: {exc})"
+    return f"ignored a malformed server event {kind!r}: {what}"
 
 
 class ServerEventReader:
@@ -36,6 +61,9 @@ class ServerEventReader:
         self._calls = calls
         self._cuts = cuts
         self._settle = settle
+        self.first_event = anyio.Event()
+        """Set once the server sent ``session.created`` (or the connection ended); the session
+        waits for it on entry, bounded by ``run.timeouts.first_event``."""
 
         async def transcript_delta(event: ServerEvent) -> None:
             await turns.on_delta(event, "transcript")
@@ -75,21 +103,37 @@ class ServerEventReader:
         }
 
     async def run(self, connection: Connection, *, raw: bool) -> None:
-        """Read until the connection ends (cleanly, or by raising ``ConnectionLost``)."""
+        """Read until the connection ends (cleanly, or by raising ``TransportError``).
+
+        A server event of the wrong shape becomes an ``error`` session event; reading goes on.
+        """
         handlers = self._handlers
         emit = self._seam.emit
         on_audio = self._on_audio_delta
         audio_delta = protocol.AUDIO_DELTA
-        async for event in connection:
-            if raw:
-                emit(ev.RawModelEvent(data=event))
-            kind = event.get("type", "")
-            if kind == audio_delta:
-                on_audio(event)
-                continue
-            handler = handlers.get(kind)
-            if handler is not None:
-                await handler(event)
+        first: anyio.Event | None = self.first_event
+        state = self._state
+        try:
+            async for event in connection:
+                state.received += 1  # progress, for the response timeout (session.py)
+                # try costs nothing until it catches (3.11+): malformed events pay, others don't.
+                try:
+                    if raw:
+                        emit(ev.RawModelEvent(data=event))
+                    kind = event.get("type", "")
+                    if first is not None and kind == "session.created":
+                        first.set()
+                        first = None
+                    if kind == audio_delta:
+                        on_audio(event)
+                        continue
+                    handler = handlers.get(kind)
+                    if handler is not None:
+                        await handler(event)
+                except _MALFORMED as exc:
+                    self._seam.error(malformed(event, exc), kind="malformed_server_event")
+        finally:
+            self.first_event.set()
 
     def _on_audio_delta(self, event: ServerEvent) -> None:
         state = self._state
@@ -126,6 +170,9 @@ class ServerEventReader:
             result = self._state.history.apply(item, event.get("previous_item_id"))
             if result is not None:
                 self._history_changed(*result)
+        elif "item" in event:
+            self._seam.error(f"ignored a malformed server event {event.get('type')!r}: 'item' is a "
+                             f"{type(item).__name__}, not an object", kind="malformed_server_event")
 
     async def _on_output_item_done(self, event: ServerEvent) -> None:
         await self._on_item(event)

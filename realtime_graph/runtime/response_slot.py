@@ -65,6 +65,13 @@ class ResponseSlot:
             self.active = None
         return self._release()
 
+    def abandon(self) -> dict[str, Any] | None:
+        """Give up on the response in flight (a response timeout): free the slot. Returns a
+        queued create to send now, if any."""
+        self.active = None
+        self.pending = None
+        return self._release()
+
     def on_error(self, error: Mapping[str, Any]) -> dict[str, Any] | None:
         """A server ``error``: if it blames the pending create, free the slot (and maybe resend)."""
         if self.pending is None:

@@ -22,7 +22,7 @@ import anyio
 import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ..errors import ConnectionLost, SessionError
+from ..errors import ConnectError, SessionError, TransportError
 from ..graph.model import Agent, Graph
 from ..transports import protocol
 from ..transports.base import Connection, ConnectRequest, Transport
@@ -67,7 +67,7 @@ class Session:
         self._calls = ToolCalls(state, seam, switch, self._settle)
         self._updates = GraphUpdates(state, seam, switch,
                                      lambda: (self._calls.running, guardrails.pending))
-        turns = Turns(state, seam, guardrails, cuts, self._settle)
+        turns = self._turns = Turns(state, seam, guardrails, cuts, self._settle)
         self._reader = ServerEventReader(state, seam, turns=turns, calls=self._calls, cuts=cuts,
                                          settle=self._settle)
         self._connection: Connection | None = None
@@ -75,7 +75,7 @@ class Session:
         self._stack: AsyncExitStack | None = None
         self._send_events: MemoryObjectSendStream[ev.SessionEvent] | None = None
         self._receive_events: MemoryObjectReceiveStream[ev.SessionEvent] | None = None
-        self._failure: ConnectionLost | None = None
+        self._failure: TransportError | None = None
         self._reader_done = False
         self._closed = False
         self._iterating = False
@@ -99,7 +99,13 @@ class Session:
         send, self._receive_events = anyio.create_memory_object_stream[ev.SessionEvent](math.inf)
         self._send_events = send
         try:
-            self._connection = await stack.enter_async_context(self._transport.connect(request))
+            run = state.graph.run
+            try:
+                with anyio.fail_after(run.connect_timeout):
+                    self._connection = await stack.enter_async_context(self._transport.connect(request))
+            except TimeoutError:
+                raise ConnectError(f"timed out after {run.connect_timeout:g}s connecting to the realtime "
+                                   f"server (run.timeouts.connect)") from None
             # The task group is exited by hand in __aexit__ so that an exception raised in the
             # caller's ``async with`` body propagates as itself, not wrapped in an ExceptionGroup.
             self._tg = anyio.create_task_group()
@@ -110,6 +116,12 @@ class Session:
             adopt_live(state, initial)
             self._tg.start_soon(self._read)
             await self._seam.send(protocol.session_update(initial))
+            with anyio.move_on_after(run.first_event_timeout):
+                await self._reader.first_event.wait()
+            if not self._reader.first_event.is_set():
+                raise ConnectError(f"the realtime server sent no session.created within "
+                                   f"{run.first_event_timeout:g}s of connecting (run.timeouts.first_event)")
+            self._tg.start_soon(self._watch_responses)
         except BaseException as exc:
             self._closed = True
             self._close_streams()
@@ -176,13 +188,29 @@ class Session:
         assert self._connection is not None
         try:
             await self._reader.run(self._connection, raw=self._raw)
-        except ConnectionLost as exc:
+        except TransportError as exc:
             self._failure = exc
         finally:
             self._reader_done = True
             if self._send_events is not None:
                 self._send_events.close()
             self._seam.notify()
+
+    async def _watch_responses(self) -> None:
+        """Fail the response in flight once the server made no progress on it (no session event
+        at all) for ``run.timeouts.response``; checked a few times per timeout, off the hot path."""
+        state = self._state
+        seen, since = -1, anyio.current_time()
+        while True:
+            timeout = state.graph.run.response_timeout
+            await anyio.sleep(min(timeout / 4, 1.0))
+            waiting = state.slot.pending is not None or state.streaming() is not None
+            now = anyio.current_time()
+            if not waiting or state.received != seen:
+                seen, since = state.received, now
+            elif now - since >= timeout:
+                await self._turns.abandon(timeout)
+                seen, since = state.received, now
 
     async def _settle(self) -> None:
         """Something in flight finished: apply a pending hot reload if now safe, wake waiters."""

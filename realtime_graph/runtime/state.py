@@ -34,6 +34,8 @@ class SessionState:
     slot: ResponseSlot = field(default_factory=ResponseSlot)
     history: History = field(default_factory=History)
     audio_produced: bool = False
+    received: int = 0
+    """Server events read so far (the reader counts; the response-timeout watchdog compares)."""
     response_agents: dict[str, Agent] = field(default_factory=dict)
     """The agent each open response started with (``response.created`` until it is finished)."""
     server_done: set[str] = field(default_factory=set)

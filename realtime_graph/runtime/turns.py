@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import anyio
+
 from ..transports import protocol
 from ..transports.base import ServerEvent
 from . import events as ev
@@ -94,8 +96,15 @@ class Turns:
         guardrails, seam = self._guardrails, self._seam
         agent = guardrails.agent_of(check.response_id, self._state.agent)
         assert check.guardrail.entrypoint is not None
+        timeout = self._state.graph.run.guardrail_timeout
         try:
-            value = await run_guardrail(check.guardrail, check.text, seam.call_context(agent))
+            with anyio.fail_after(timeout):
+                value = await run_guardrail(check.guardrail, check.text, seam.call_context(agent))
+        except TimeoutError:
+            guardrails.on_failed(check)
+            seam.error(f"guardrail {check.guardrail.name!r} did not return within {timeout:g}s "
+                       f"(run.guardrails.timeout); counted as not tripped",
+                       guardrail=check.guardrail.name, kind="guardrail_timeout")
         except Exception as exc:  # a broken guardrail is reported and counted as not tripped
             guardrails.on_failed(check)
             seam.error(f"guardrail {check.guardrail.name!r} failed: {describe(exc)}")
@@ -116,6 +125,25 @@ class Turns:
         if state.streaming() == trip.response_id:
             await self._cuts.cancel(trip.response_id)
         await self._cuts.cut(trip.response_id)
+
+    async def abandon(self, timeout: float) -> None:
+        """No progress on the response in flight for ``timeout`` s: report it, tell the server to
+        stop, and end the turn here (``agent_end``, the slot freed); late events are dropped."""
+        state, seam = self._state, self._seam
+        active = state.streaming()
+        what = f"response {active!r}" if active else "the requested response (no response.created)"
+        seam.error(f"no progress on {what} from the realtime server within {timeout:g}s "
+                   f"(run.timeouts.response); the turn was ended", kind="response_timeout")
+        if active is None:
+            create = state.slot.abandon()
+            if create is not None:
+                await seam.send(create)
+            await self._settle()
+            return
+        await self._cuts.cancel(active)  # its "not active" answer, if any, is not reported
+        state.server_done.add(active)
+        await self._finish(active)  # agent_end, the slot freed, any queued create sent
+        state.suppressed.add(active)  # its late audio never reaches the app
 
     # -- the end of a response --------------------------------------------------------------
 

@@ -65,6 +65,8 @@ class WebSocketConnection(Connection):
             raise _lost(exc) from None
         except ValueError as exc:
             raise TransportError(f"the realtime server sent a frame that is not JSON: {exc}") from None
+        except RecursionError:
+            raise TransportError("the realtime server sent a JSON frame nested too deeply to decode") from None
 
     async def aclose(self) -> None:
         """Close with code 1000 (idempotent)."""

@@ -206,6 +206,25 @@ async def test_non_json_frame_is_transport_error() -> None:
                     pass
 
 
+async def test_frames_that_decode_to_non_objects_pass_through_and_too_deep_is_transport_error() -> None:
+    from realtime_graph.errors import TransportError
+
+    async def odd(ws, seen):
+        for frame in ('"text"', "null", "[1]", "[" * 100_000 + "]" * 100_000):
+            await ws.send(frame)
+        await ws.wait_closed()
+
+    got = []
+    async with server(odd) as (url, _):
+        async with OpenAITransport(url=url, api_key="k").connect(ConnectRequest(model="m")) as conn:
+            with pytest.raises(TransportError) as info:
+                async for event in conn:
+                    got.append(event)
+    assert got == ["text", None, [1]]  # the session reports these as error events (reader.py)
+    assert str(info.value) == "the realtime server sent a JSON frame nested too deeply to decode"
+    assert info.value.__cause__ is None
+
+
 def test_repr_hides_key() -> None:
     transport = OpenAITransport(api_key="sk-very-secret")
     assert repr(transport) == "OpenAITransport(url=None, api_key=<set>)"

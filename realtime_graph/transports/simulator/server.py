@@ -102,7 +102,8 @@ async def _handle(ws: Any, factory: EngineFactory, realtime_factor: float) -> No
                     await ws.close(*item)
                     return
                 for event in item:
-                    await ws.send(_dumps(event))
+                    frame: object = event  # a str is a raw text frame, sent as it is (faults.py)
+                    await ws.send(frame if isinstance(frame, str) else _dumps(frame))
 
     async def pump() -> None:
         async with kick_recv:

@@ -5,9 +5,9 @@ routing, TwiML, the Media Streams codec, the outbound pacer, call-control tools)
 :class:`CallsClient` REST shell. ``realtime_graph.telephony.fakes`` holds the test doubles.
 """
 
+from .call_errors import CallsApiError, PayloadError, SignatureError, TelephonyError
 from .callcontrol import CallControlTool, call_control_tools, hangup_tool, transfer_tool
 from .calls_client import AcceptResult, CallsClient, accept_body, calls_base_url
-from .faults import CallsApiError, PayloadError, SignatureError, TelephonyError
 from .incoming import IncomingCall, parse_call_incoming, parse_webhook_event
 from .media_codec import parse_message
 from .pacer import FRAME_BYTES, OutboundPacer, Played

@@ -22,7 +22,7 @@ import httpx2
 
 from ..errors import ConnectError
 from ..transports.handshake import build_headers, user_agent
-from .faults import CallsApiError
+from .call_errors import CallsApiError
 
 __all__ = ("DEFAULT_BASE_URL", "AcceptResult", "CallsClient", "accept_body", "calls_base_url")
 

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .faults import PayloadError
+from .call_errors import PayloadError
 
 __all__ = ("CALL_INCOMING", "IncomingCall", "header_value", "parse_call_incoming", "parse_webhook_event")
 

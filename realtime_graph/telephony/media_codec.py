@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .faults import PayloadError
+from .call_errors import PayloadError
 
 __all__ = (
     "Connected",

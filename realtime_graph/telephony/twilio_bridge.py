@@ -23,7 +23,7 @@ from ..audio import PCMU
 from ..graph.model import Graph, freeze, thaw
 from ..runtime import AudioEndEvent, AudioEvent, AudioInterruptedEvent, PlaybackTracker, Runner, Session
 from ..transports.base import Transport
-from .faults import PayloadError
+from .call_errors import PayloadError
 from .media_codec import Connected, Dtmf, MarkEcho, Media, StreamStart, StreamStop, parse_message
 from .pacer import OutboundPacer
 from .routing import CallRouting, RouteDecision, route_call

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 
-from .faults import SignatureError
+from .call_errors import SignatureError
 
 __all__ = ("twilio_signature", "verify_twilio_signature")
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
-from .faults import PayloadError
+from .call_errors import PayloadError
 
 __all__ = ("FORWARDED_VOICE_PARAMS", "connect_stream_twiml", "voice_parameters")
 

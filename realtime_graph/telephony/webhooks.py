@@ -19,7 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
-from .faults import SignatureError
+from .call_errors import SignatureError
 
 __all__ = (
     "DEFAULT_TOLERANCE",

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..errors import ConnectError
+from ..errors import ConnectError, redact_url
 from .base import ConnectRequest
 
 __all__ = ("DEFAULT_URL", "build_headers", "build_url", "user_agent")
@@ -42,7 +42,7 @@ def build_url(request: ConnectRequest, url: str | None = None) -> str:
     base = DEFAULT_URL if url is None else url
     parts = urlsplit(base)
     if parts.scheme not in ("ws", "wss") or not parts.netloc:
-        raise ConnectError(f"realtime url must start with ws:// or wss://, got {parts.scheme or base!r}")
+        raise ConnectError(f"realtime url must start with ws:// or wss://, got {redact_url(base)!r}")
     query = parse_qsl(parts.query, keep_blank_values=True)
     if any(name in ("model", "call_id") for name, _ in query):
         return base

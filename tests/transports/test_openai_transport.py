@@ -229,3 +229,13 @@ def test_repr_hides_key() -> None:
     transport = OpenAITransport(api_key="sk-very-secret")
     assert repr(transport) == "OpenAITransport(url=None, api_key=<set>)"
     assert json.dumps(repr(transport)).count("secret") == 0
+
+
+def test_a_url_without_a_scheme_is_never_echoed_with_its_key() -> None:
+    with pytest.raises(ConnectError) as info:
+        build_url(ConnectRequest(model="m"), "example.com/v1/realtime?api_key=sk-secret&model=m")
+    assert str(info.value) == ("realtime url must start with ws:// or wss://, got "
+                               "'example.com/v1/realtime?api_key=***&model=***'")
+    with pytest.raises(ConnectError) as info:
+        build_url(ConnectRequest(model="m"), "https://user:pw@example.com/v1/realtime")
+    assert str(info.value).endswith("got 'https://***@example.com/v1/realtime'")

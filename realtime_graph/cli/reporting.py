@@ -9,9 +9,11 @@ mistake.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..errors import ConfigError, ConnectError, ConnectionLost, RealtimeGraphError, SessionError, TransportError
 
-__all__ = ("EXIT_ERROR", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "UserFacingError", "explain")
+__all__ = ("EXIT_ERROR", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "UserFacingError", "explain", "reported")
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -43,3 +45,26 @@ def explain(exc: BaseException) -> tuple[str, int]:
         where = f" {exc.filename!r}" if exc.filename else ""
         return f"{exc.strerror or exc}{where}", EXIT_ERROR
     return f"internal error: {type(exc).__name__}: {exc} (please report this)", EXIT_INTERNAL
+
+
+def reported(command: str, start: Callable[[], int]) -> int:
+    """Run ``start`` and turn whatever ends it into ``rtgraph <command>: <one line>`` and an exit code.
+
+    Task groups wrap failures in ExceptionGroups; the user needs the first real cause.
+    """
+    import sys
+
+    import click
+
+    try:
+        return start()
+    except KeyboardInterrupt:  # Ctrl-C before the command's own handler or during shutdown
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        cause: BaseException = exc
+        while isinstance(cause, BaseExceptionGroup) and cause.exceptions:
+            cause = cause.exceptions[0]
+        message, code = explain(cause)
+        sys.stdout.flush()
+        click.echo(f"rtgraph {command}: {message}", err=True)
+        return code

@@ -25,17 +25,9 @@ __all__ = ("SIMULATOR_NOTICE", "choose_transport", "run")
 
 
 def _execute(path: Path, options: dict[str, Any]) -> int:
-    from .reporting import EXIT_INTERRUPTED, explain
+    from .reporting import reported
 
-    try:
-        return _start(path, options)
-    except KeyboardInterrupt:  # Ctrl-C before the session's own handler or during shutdown
-        return EXIT_INTERRUPTED
-    except Exception as exc:
-        message, code = explain(_unwrap(exc))
-        sys.stdout.flush()
-        click.echo(f"rtgraph run: {message}", err=True)
-        return code
+    return reported("run", lambda: _start(path, options))
 
 
 def _start(path: Path, options: dict[str, Any]) -> int:
@@ -72,13 +64,6 @@ def _start(path: Path, options: dict[str, Any]) -> int:
     if notice:  # the very first line, on the stream the user reads
         click.echo(notice, err=options["events"] == "json")
     return anyio.run(call.main)
-
-
-def _unwrap(exc: BaseException) -> BaseException:
-    # Task groups wrap failures in ExceptionGroups; the user needs the first real cause.
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    return exc
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

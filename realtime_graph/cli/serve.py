@@ -55,18 +55,9 @@ def _start(path: Path, options: dict[str, Any]) -> int:
 
 
 def _execute(path: Path, options: dict[str, Any]) -> int:
-    from .reporting import EXIT_INTERRUPTED, explain
-    from .run import _unwrap
+    from .reporting import reported
 
-    try:
-        return _start(path, options)
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
-    except Exception as exc:
-        message, code = explain(_unwrap(exc))
-        sys.stdout.flush()
-        click.echo(f"rtgraph serve: {message}", err=True)
-        return code
+    return reported("serve", lambda: _start(path, options))
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

@@ -263,11 +263,14 @@ class EventTranslator:
         return [{"type": "transcript", "item_id": item_id, "role": role, "agent": self.agent, "delta": delta,
                  "text": text, "final": final}]
 
-    def _assistant_delta(self, data: Mapping[str, Any]) -> list[Frame]:
+    def _streamed(self, role: str, data: Mapping[str, Any]) -> list[Frame]:
         item_id, delta = data.get("item_id", ""), data.get("delta") or ""
         text = self._texts.get(item_id, "") + delta
         self._texts[item_id] = text
-        return self._transcript(item_id, "assistant", delta, text, False)
+        return self._transcript(item_id, role, delta, text, False)
+
+    def _assistant_delta(self, data: Mapping[str, Any]) -> list[Frame]:
+        return self._streamed("assistant", data)
 
     def _assistant_done(self, data: Mapping[str, Any]) -> list[Frame]:
         item_id = data.get("item_id", "")
@@ -276,10 +279,7 @@ class EventTranslator:
         return self._transcript(item_id, "assistant", None, text if isinstance(text, str) else streamed, True)
 
     def _user_delta(self, data: Mapping[str, Any]) -> list[Frame]:
-        item_id, delta = data.get("item_id", ""), data.get("delta") or ""
-        text = self._texts.get(item_id, "") + delta
-        self._texts[item_id] = text
-        return self._transcript(item_id, "user", delta, text, False)
+        return self._streamed("user", data)
 
     def _user_done(self, data: Mapping[str, Any]) -> list[Frame]:
         item_id = data.get("item_id", "")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -19,19 +18,6 @@ from tests.support.reload import AGENT, TOOL, Collector, Folder, load_initial, r
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def collector() -> Iterator[Collector]:
-    c = Collector()
-    yield c
-    c.send.close()
-    c.receive.close()
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Folder:
-    f = Folder(tmp_path / "agents.d")
-    f.populate()
-    return f
 
 
 async def test_a_removed_tool_function_is_a_rejected_reload(folder: Folder, collector: Collector) -> None:

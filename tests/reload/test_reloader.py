@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -18,19 +17,6 @@ from tests.support.reload import AGENT, TOOL, Collector, Folder, SlowImports, lo
 
 pytestmark = pytest.mark.anyio
 
-@pytest.fixture
-def collector() -> Iterator[Collector]:
-    c = Collector()
-    yield c
-    c.send.close()
-    c.receive.close()
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Folder:
-    f = Folder(tmp_path / "agents.d")
-    f.populate()
-    return f
 
 
 async def test_valid_edit_is_delivered(folder: Folder, collector: Collector) -> None:

@@ -143,6 +143,7 @@ class ServeProcess:
         self.stdout: list[str] = []
         self.stderr: list[str] = []
         self._lines: queue.Queue[tuple[str, str]] = queue.Queue()
+        self._passed: list[str] = []  # lines an earlier wait_for read past: stdout and stderr race
         self._threads = [threading.Thread(target=self._pump, args=(name, stream), daemon=True)
                          for name, stream in (("stdout", self.process.stdout), ("stderr", self.process.stderr))]
         for thread in self._threads:
@@ -162,7 +163,12 @@ class ServeProcess:
         self._lines.put((name, ""))
 
     def wait_for(self, fragment: str, *, timeout: float = 10.0) -> str:
-        """The next output line (stdout or stderr) containing ``fragment``."""
+        """The first output line (stdout or stderr) containing ``fragment`` that no earlier call
+        returned. Lines an earlier call read past are searched first: the two pipes are read by
+        two threads, so a stderr line may be queued before the stdout line printed ahead of it."""
+        for i, line in enumerate(self._passed):
+            if fragment in line:
+                return self._passed.pop(i)
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
@@ -179,6 +185,7 @@ class ServeProcess:
                 continue
             if fragment in line:
                 return line
+            self._passed.append(line)
 
     def signal(self, sig: int = signal.SIGTERM) -> None:
         self.process.send_signal(sig)

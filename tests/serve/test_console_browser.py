@@ -40,6 +40,9 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium); "
                                                 ".ci/run installs it for CI"),
+    # Real-time audio in a headless browser on a loaded 2-core runner: one of about four full runs
+    # timed out waiting for playback; a rerun tells a flake from a regression (see CHANGELOG).
+    pytest.mark.flaky(reruns=2),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,6 +12,7 @@ from .components import build_guardrails, build_hooks, build_tool
 from .entrypoints import EntrypointResolver
 from .issues import IssueSink, closest
 from .settings import normalise_agent_settings
+from .telephony_checks import dtmf_routes
 from .templates import compile_instructions
 from .yamlsource import Document, JsonPath
 
@@ -119,5 +120,6 @@ def build_agent(doc: Document, descriptions: Mapping[str, str], variables: Colle
         hooks=hooks,
         location=doc.source_location(("name",)),
         call_control=freeze(data.get("call_control", {})),
+        dtmf=freeze(dtmf_routes(data.get("dtmf", {}))),
     )
     return BuiltAgent(agent, doc)

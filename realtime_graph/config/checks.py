@@ -48,6 +48,9 @@ def _targets(doc: Document) -> list[str]:
             out.append(raw)
         elif raw.get("enabled", True):
             out.append(raw["agent"])
+    dtmf = doc.data.get("dtmf")
+    if isinstance(dtmf, dict):  # a keypad digit reaches its handoff target too
+        out.extend(spec["handoff"] for spec in dtmf.values() if isinstance(spec, dict) and "handoff" in spec)
     return out
 
 

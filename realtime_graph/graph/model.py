@@ -24,6 +24,7 @@ __all__ = (
     "ENV_REFERENCE",
     "Agent",
     "CallContext",
+    "DtmfRoute",
     "Entrypoint",
     "Graph",
     "Guardrail",
@@ -245,6 +246,18 @@ class Hooks:
 
 
 @dataclass(frozen=True, slots=True)
+class DtmfRoute:
+    """What one keypad digit does while an agent is active (the agent's ``dtmf:`` map).
+
+    ``handoff``: switch to agent ``value``, which then answers; ``say``: the assistant says
+    ``value``; ``send``: ``value`` is sent as the caller's text turn.
+    """
+
+    action: Literal["handoff", "say", "send"]
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
 class Agent:
     """One agent of the graph."""
 
@@ -260,6 +273,8 @@ class Agent:
     location: SourceLocation | None = field(default=None, compare=False)
     call_control: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     """The agent's ``call_control`` mapping as written (``realtime_graph.telephony.call_control_tools``)."""
+    dtmf: Mapping[str, DtmfRoute] = field(default_factory=lambda: _EMPTY)
+    """Keypad digit (``0-9 * # A-D``) → what pressing it does (docs/telephony.md, "DTMF")."""
 
     def tool(self, name: str) -> Tool | Handoff | None:
         """The tool or enabled handoff the model may call under ``name``."""

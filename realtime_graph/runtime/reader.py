@@ -18,6 +18,7 @@ from ..transports import protocol
 from ..transports.base import Connection, ServerEvent
 from . import events as ev
 from .calls import ToolCalls
+from .dtmf import DtmfRouter
 from .history import HistoryItem
 from .interruption import Interruptions
 from .seam import Seam
@@ -55,7 +56,7 @@ class ServerEventReader:
     """Dispatches the server events of one session."""
 
     def __init__(self, state: SessionState, seam: Seam, *, turns: Turns, calls: ToolCalls,
-                 cuts: Interruptions, settle: Callable[[], Awaitable[None]]) -> None:
+                 cuts: Interruptions, settle: Callable[[], Awaitable[None]], dtmf: DtmfRouter) -> None:
         self._state = state
         self._seam = seam
         self._calls = calls
@@ -80,6 +81,9 @@ class ServerEventReader:
         async def speech_started(event: ServerEvent) -> None:
             await cuts.interrupt(force_cancel=False)
 
+        async def dtmf_received(event: ServerEvent) -> None:  # SIP calls: the keypad press, server-side
+            await dtmf.on_digit(str(event["event"]), "sip")
+
         self._handlers: dict[str, Callable[[ServerEvent], Awaitable[None]]] = {
             "session.updated": self._on_session_updated,
             "response.created": turns.on_created,
@@ -99,6 +103,7 @@ class ServerEventReader:
             "conversation.item.input_audio_transcription.completed": self._on_input_transcript,
             "input_audio_buffer.speech_started": speech_started,
             "input_audio_buffer.timeout_triggered": self._on_timeout_triggered,
+            "input_audio_buffer.dtmf_event_received": dtmf_received,
             "error": self._on_error,
         }
 

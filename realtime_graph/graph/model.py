@@ -345,6 +345,10 @@ class ServeSettings:
     token: Secret | None = None
     allowed_origins: tuple[str, ...] = ()
     browser: bool = True
+    twilio: bool = True
+    public_url: str | None = None
+    """The server's public base URL (``https://voice.example.com``) when behind a proxy: Twilio
+    signs the URL it called, and the media stream URL is derived from it."""
 
 
 @dataclass(frozen=True, slots=True)

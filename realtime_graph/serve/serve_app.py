@@ -4,6 +4,7 @@
 - ``GET /readyz``   200 when a new session would be admitted; else 503 with ``{"reason": ...}``.
 - ``GET /metrics``  Prometheus text from the app's own registry.
 - ``WS /browser/session``  browser protocol v1 (docs/serve.md).
+- ``POST /twilio/voice``, ``WS /twilio/media``  the Twilio channel (docs/telephony.md).
 - ``GET /``         the console's static files (``realtime_graph/serve/static/``).
 """
 
@@ -21,6 +22,7 @@ from starlette.websockets import WebSocket
 from .browser_channel import BrowserChannel
 from .serve_metrics import CONTENT_TYPE, ServeMetrics
 from .session_registry import SessionRegistry
+from .twilio_channel import MEDIA_PATH, VOICE_PATH, TwilioChannel
 
 __all__ = ("BROWSER_PATH", "STATIC_DIR", "build_app")
 
@@ -29,8 +31,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def build_app(*, registry: SessionRegistry, metrics: ServeMetrics, browser: BrowserChannel | None,
-              static_dir: Path = STATIC_DIR) -> Starlette:
-    """The Starlette app of one server (``browser=None`` leaves the console out)."""
+              static_dir: Path = STATIC_DIR, twilio: TwilioChannel | None = None) -> Starlette:
+    """The Starlette app of one server (``browser=None`` leaves the console out, ``twilio=None`` Twilio)."""
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -50,6 +52,9 @@ def build_app(*, registry: SessionRegistry, metrics: ServeMetrics, browser: Brow
 
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz),
                                Route("/metrics", metrics_endpoint)]
+    if twilio is not None:
+        routes.append(Route(VOICE_PATH, twilio.voice, methods=["POST"]))
+        routes.append(WebSocketRoute(MEDIA_PATH, twilio.media))
     if browser is not None:
         channel = browser
 

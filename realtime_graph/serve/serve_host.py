@@ -39,6 +39,7 @@ from .serve_metrics import ServeMetrics
 from .serve_options import ServeOptions
 from .session_log import ServeLog
 from .session_registry import SessionRegistry
+from .twilio_channel import TwilioChannel
 
 if TYPE_CHECKING:
     from ..reload import GraphReloader
@@ -82,7 +83,9 @@ class ServeHost:
         self.registry = SessionRegistry(graph, max_sessions=options.max_sessions, metrics=self.metrics)
         self.browser = (BrowserChannel(registry=self.registry, transport=transport, options=options,
                                        metrics=self.metrics, log=self.log) if options.browser else None)
-        self.app = build_app(registry=self.registry, metrics=self.metrics, browser=self.browser)
+        self.twilio = (TwilioChannel(registry=self.registry, transport=transport, options=options,
+                                     metrics=self.metrics, log=self.log) if options.twilio else None)
+        self.app = build_app(registry=self.registry, metrics=self.metrics, browser=self.browser, twilio=self.twilio)
         self.url: str | None = None
         self._mode: str | None = None  # "drain" | "shutdown" once asked to stop
         self._stop: anyio.Event | None = None

@@ -26,6 +26,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "graph": ("realtime_graph.cli.inspect", "graph", "Print the handoff graph as Mermaid."),
     "serve": ("realtime_graph.cli.serve", "serve", "Serve the graph to browsers: console, probes, metrics."),
     "test": ("realtime_graph.cli.test_command", "test", "Run scenario tests offline (simulator) or live; coverage."),
+    "call": ("realtime_graph.cli.call", "call", "Place a simulated phone call (--twilio) against a running serve."),
 }
 
 

@@ -21,7 +21,6 @@ from .reporting import EXIT_ERROR, EXIT_OK, UserFacingError
 
 __all__ = ("run",)
 
-_SILENCE = b"\xff" * 160
 _QUIET_S = 0.6
 """A reply has ended once no new audio arrived for this long and every mark was echoed (played)."""
 
@@ -59,8 +58,6 @@ def run(url: str, options: dict[str, Any]) -> int:
 
 
 async def _call(voice: str, token: str, wavs: tuple[Path, ...], digits: str, options: dict[str, Any]) -> int:
-    import httpx2
-
     from ..telephony.fakes import FakeTwilioPeer
     from ..telephony.fakes.twilio_peer import wav_to_mulaw
 
@@ -87,8 +84,8 @@ async def _call(voice: str, token: str, wavs: tuple[Path, ...], digits: str, opt
             if code is None:
                 click.echo("caller: hangs up")
                 await peer.stop()
-    except httpx2.HTTPError as exc:
-        raise UserFacingError(f"cannot reach {voice}: {exc}") from None
+    except ConnectionError as exc:
+        raise UserFacingError(str(exc)) from None
     except RuntimeError as exc:  # the webhook was not answered with a stream
         raise UserFacingError(str(exc)) from None
     media = peer.of_type("media")
@@ -111,7 +108,7 @@ async def _reply(peer: Any, timeout: float, *, first: bool = False) -> float | N
     media, clears = len(peer.of_type("media")), len(peer.of_type("clear"))
     with anyio.move_on_after(1.0 if first else timeout):
         while len(peer.of_type("media")) == media and peer.ws.close_code is None:
-            await _line(peer)
+            await peer.line_silence()  # the server's VAD needs the silence after the words
     if len(peer.of_type("media")) == media:
         if peer.ws.close_code is not None:
             click.echo(f"twilio: stream closed by the server ({peer.ws.close_code} {peer.ws.close_reason})")
@@ -121,7 +118,7 @@ async def _reply(peer: Any, timeout: float, *, first: bool = False) -> float | N
         return 0.0
     seen, quiet = len(peer.received), anyio.current_time()
     while peer.ws.close_code is None:
-        await _line(peer)
+        await peer.line_silence()  # the server's VAD needs the silence after the words
         if len(peer.received) != seen:
             seen, quiet = len(peer.received), anyio.current_time()
         elif anyio.current_time() - quiet >= _QUIET_S and len(peer.echoed) >= len(peer.of_type("mark")):
@@ -131,17 +128,6 @@ async def _reply(peer: Any, timeout: float, *, first: bool = False) -> float | N
     cut = " (interrupted: clear)" if len(peer.of_type("clear")) > clears else ""
     click.echo(f"assistant: {seconds:.2f} s of audio in {len(frames)} frames{cut}")
     return seconds
-
-
-async def _line(peer: Any) -> None:
-    """20 ms of line silence: a phone line never goes quiet on the wire, and the server's voice
-    activity detection needs the silence after the caller's words to end their turn."""
-    import websockets
-
-    try:
-        await peer.send_audio(_SILENCE)
-    except websockets.ConnectionClosed:
-        pass  # the close code tells the caller's loop
 
 
 def _payload(message: dict[str, Any]) -> bytes:

@@ -106,10 +106,14 @@ class FakeTwilioPeer:
 
         :raises RuntimeError: the webhook was not answered with a ``<Connect><Stream>`` (the status
             and body are in the message).
+        :raises ConnectionError: the server cannot be reached.
         """
         fields = {"CallSid": call_sid, "AccountSid": "AC0000", "From": "+15550001111", "To": "+15550002222",
                   "Direction": "inbound", "CallStatus": "ringing", **dict(form or {})}
-        answer = await dial_voice(voice_url, auth_token=auth_token, form=fields)
+        try:
+            answer = await dial_voice(voice_url, auth_token=auth_token, form=fields)
+        except httpx2.HTTPError as exc:
+            raise ConnectionError(f"cannot reach {voice_url}: {exc}") from None
         stream = parse_stream_twiml(answer.text) if answer.status_code == 200 else None
         if stream is None:
             raise RuntimeError(f"/twilio/voice answered {answer.status_code}: {answer.text[:300]}")
@@ -140,6 +144,13 @@ class FakeTwilioPeer:
         """The caller presses a key."""
         await self._send({"event": "dtmf", "streamSid": self.stream_sid,
                           "dtmf": {"track": "inbound_track", "digit": digit}})
+
+    async def line_silence(self) -> None:
+        """20 ms of µ-law silence, as a phone line sends between words (nothing once closed)."""
+        try:
+            await self.send_audio(b"\xff" * FRAME_BYTES)
+        except websockets.ConnectionClosed:
+            pass
 
     async def send_mark(self, name: str) -> None:
         """Echo a mark by hand (with ``echo_marks=False`` the test decides what "played")."""

@@ -1,4 +1,7 @@
-"""The Realtime side for bench_serve.py: ``python _serve_upstream.py N_DELTAS`` prints its URL.
+"""The Realtime side for bench_serve.py: ``python _serve_upstream.py N_DELTAS [DELTA_BYTES]`` prints its URL.
+
+DELTA_BYTES (default 4800, 100 ms of PCM16 at 24 kHz) sizes each audio delta; bench_twilio.py
+passes 800 (100 ms of µ-law at 8 kHz).
 
 After a connection's first ``session.update`` it streams one response of N_DELTAS 100 ms audio
 deltas (each followed by a transcript delta) on an absolute schedule (delta k at t0 + k * 100 ms,
@@ -59,7 +62,7 @@ async def stream(ws, n: int) -> None:  # type: ignore[no-untyped-def]
 
 async def main() -> None:
     n = int(sys.argv[1])
-    _server.AUDIO = base64.b64encode(bytes(4800)).decode()
+    _server.AUDIO = base64.b64encode(bytes(int(sys.argv[2]) if len(sys.argv) > 2 else 4800)).decode()
     async with serve(lambda ws: handler(ws, n), "127.0.0.1", 0, max_size=None, compression=None) as server:
         print(f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1/realtime?model=gpt-realtime", flush=True)
         await asyncio.Future()

@@ -220,3 +220,21 @@ async def test_capacity_answers_busy_and_a_stream_without_token_is_refused() -> 
     assert "reason=full" in log and "reason=auth" in log
     assert "media stream without the rtgraph_token parameter" in log
     assert "media stream token was already used (a replayed stream)" in log
+
+
+async def test_reload_reaches_live_calls_in_mulaw_and_shutdown_closes_them_1001() -> None:
+    transport, sim = simulator()
+    async with serving(_graph(), transport=transport) as url:
+        async with FakeTwilioPeer.dial(url.path("/twilio/voice"), auth_token=TOKEN, call_sid="CA7") as peer:
+            await _until(lambda: len(sim.received_of("session.update")) == 1)
+            url.server.registry.publish_graph(load_string(GRAPH.replace("Triage.", "Triage v2."),
+                                                          import_entrypoints=False))
+            await _until(lambda: len(sim.received_of("session.update")) == 2)
+            url.server.shutdown()
+            await _until(lambda: peer.ws.close_code is not None)
+            assert (peer.ws.close_code, peer.ws.close_reason) == (1001, "shutdown")
+        await _until(lambda: "session ended" in url.log.getvalue())
+    update = sim.received_of("session.update")[1]["session"]
+    assert update["instructions"] == "Triage v2."
+    assert update["audio"]["input"]["format"] == update["audio"]["output"]["format"] == {"type": "audio/pcmu"}
+    assert "outcome=shutdown" in url.log.getvalue()

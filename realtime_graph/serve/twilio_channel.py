@@ -64,6 +64,8 @@ CHANNEL = "twilio"
 VOICE_PATH = "/twilio/voice"
 MEDIA_PATH = "/twilio/media"
 DEFAULT_AUTH_TOKEN = "${TWILIO_AUTH_TOKEN}"
+PHONE_CHANNELS = frozenset({"twilio", "sip"})
+"""The channels ``telephony.max_calls`` counts (the server-wide ``max_sessions`` counts every channel)."""
 BUSY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Reject reason="busy"/></Response>'
 """The answer at capacity or while draining: the caller hears a busy signal (and Twilio bills nothing)."""
 
@@ -104,6 +106,14 @@ class TwilioChannel:
             return None
         return secret.reveal(self._environ) or None
 
+    def calls_full(self) -> str | None:
+        """``"max_calls"`` when ``telephony.max_calls`` phone calls (Twilio and SIP together) are live."""
+        limit = self.registry.graph.telephony.get("max_calls")
+        if not isinstance(limit, int):
+            return None
+        live = sum(1 for session in self.registry.sessions if session.channel in PHONE_CHANNELS)
+        return "max_calls" if live >= limit else None
+
     def routing(self, graph: Graph) -> CallRouting:
         cached = self._routing
         if cached is None or cached[0] is not graph:
@@ -134,7 +144,7 @@ class TwilioChannel:
         assert token is not None
         fields = dict(form)
         call_sid = fields.get("CallSid", "")
-        refused = self.registry.not_ready()
+        refused = self.registry.not_ready() or self.calls_full()
         if refused is not None:
             self._refuse(refused, call=call_sid)
             return Response(BUSY_TWIML, media_type="application/xml")
@@ -168,7 +178,11 @@ class TwilioChannel:
         if start is None:
             return
         live = TwilioCall(self, websocket, start, secrets.token_hex(6))
-        refused = self.registry.admit(live)
+        refused = self.calls_full()
+        if refused is not None:
+            self.metrics.sessions_refused.labels(CHANNEL, refused).inc()
+        else:
+            refused = self.registry.admit(live)
         if refused is not None:
             live.discard()
             self.log.write("session refused", channel=CHANNEL, reason=refused, call=start.call_sid)

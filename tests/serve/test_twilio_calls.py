@@ -238,3 +238,17 @@ async def test_reload_reaches_live_calls_in_mulaw_and_shutdown_closes_them_1001(
     assert update["instructions"] == "Triage v2."
     assert update["audio"]["input"]["format"] == update["audio"]["output"]["format"] == {"type": "audio/pcmu"}
     assert "outcome=shutdown" in url.log.getvalue()
+
+
+async def test_telephony_max_calls_caps_phone_calls_below_max_sessions() -> None:
+    graph = load_string(GRAPH.replace("telephony:\n", "telephony:\n  max_calls: 1\n"), import_entrypoints=False)
+    async with serving(graph, max_sessions=10) as url:
+        voice = url.path("/twilio/voice")
+        async with FakeTwilioPeer.dial(voice, auth_token=TOKEN, call_sid="CA1"):
+            await _until(lambda: "session started" in url.log.getvalue())
+            busy = await dial_voice(voice, auth_token=TOKEN, form={"CallSid": "CA2"})
+            ready = await _get(url.path("/readyz"))
+        metrics = (await _get(url.path("/metrics"))).text
+    assert (busy.status_code, busy.text) == (200, BUSY_TWIML)
+    assert ready.status_code == 200  # the server still takes browser sessions
+    assert 'rtgraph_sessions_refused_total{channel="twilio",reason="max_calls"} 1.0' in metrics

@@ -4,7 +4,7 @@
 - ``GET /readyz``   200 when a new session would be admitted; else 503 with ``{"reason": ...}``.
 - ``GET /metrics``  Prometheus text from the app's own registry.
 - ``WS /browser/session``  browser protocol v1 (docs/serve.md).
-- ``POST /twilio/voice``, ``WS /twilio/media``  the Twilio channel (docs/telephony.md).
+- ``POST|GET /twilio/voice``, ``WS /twilio/media``  the Twilio channel (docs/telephony.md).
 - ``GET /``         the console's static files (``realtime_graph/serve/static/``).
 """
 
@@ -53,7 +53,7 @@ def build_app(*, registry: SessionRegistry, metrics: ServeMetrics, browser: Brow
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz),
                                Route("/metrics", metrics_endpoint)]
     if twilio is not None:
-        routes.append(Route(VOICE_PATH, twilio.voice, methods=["POST"]))
+        routes.append(Route(VOICE_PATH, twilio.voice, methods=["GET", "POST"]))
         routes.append(WebSocketRoute(MEDIA_PATH, twilio.media))
     if browser is not None:
         channel = browser

@@ -103,10 +103,16 @@ class TwilioChannel:
     # -- POST /twilio/voice ---------------------------------------------------------------
 
     async def voice(self, request: Request) -> Response:
-        """Check Twilio's signature, then answer with the stream TwiML (or busy)."""
-        body = await request.body()
-        if len(body) > _MAX_FORM:
-            return PlainTextResponse("form too large", status_code=413)
+        """Check Twilio's signature, then answer with the stream TwiML (or busy).
+
+        ``POST`` (Twilio's default) signs the URL and the form; ``GET`` signs the URL with its query,
+        and the call's fields are the query parameters.
+        """
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > _MAX_FORM:
+                return PlainTextResponse("form too large", status_code=413)
         form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
         base = public_base(scheme=request.url.scheme, host=request.url.netloc, headers=request.headers,
                            public_url=self.options.public_url)
@@ -118,7 +124,7 @@ class TwilioChannel:
             self._refuse("signature", str(exc), url=redact_url(url))
             return PlainTextResponse(f"forbidden: {exc}", status_code=403)
         assert token is not None
-        fields = dict(form)
+        fields = dict(form) if request.method == "POST" else dict(parse_qsl(request.url.query))
         call_sid = fields.get("CallSid", "")
         refused = self.registry.not_ready() or self.calls_full()
         if refused is not None:

@@ -252,3 +252,19 @@ async def test_telephony_max_calls_caps_phone_calls_below_max_sessions() -> None
     assert (busy.status_code, busy.text) == (200, BUSY_TWIML)
     assert ready.status_code == 200  # the server still takes browser sessions
     assert 'rtgraph_sessions_refused_total{channel="twilio",reason="max_calls"} 1.0' in metrics
+
+
+async def test_get_webhooks_sign_the_query_and_large_forms_are_413() -> None:
+    async with serving(_graph()) as url:
+        voice = url.path("/twilio/voice") + "?CallSid=CA5&From=%2B1555&To=%2B1666"
+        async with httpx2.AsyncClient() as client:
+            good = await client.get(voice, headers={"X-Twilio-Signature": twilio_signature(voice, {}, TOKEN)})
+            bad = await client.get(voice, headers={"X-Twilio-Signature": twilio_signature(voice[:-1], {}, TOKEN)})
+            big = await client.post(url.path("/twilio/voice"), content=b"a=" + b"x" * 70000,
+                                    headers={"content-type": "application/x-www-form-urlencoded"})
+    stream = parse_stream_twiml(good.text)
+    assert stream is not None
+    assert {k: v for k, v in stream[1].items() if k != "rtgraph_token"} == {"From": "+1555", "To": "+1666",
+                                                                            "CallSid": "CA5"}
+    assert bad.status_code == 403
+    assert (big.status_code, big.text) == (413, "form too large")

@@ -98,3 +98,19 @@ async def test_digit_without_route_is_reported_only_and_a_bad_digit_is_an_error(
                      "kind": "malformed_dtmf"}
     assert wire_types(sim) == ["session.update"]
     assert next(e for e in got if e.type == "dtmf").to_dict()["agent"] == "menu"
+
+
+@pytest.mark.parametrize(("action", "message"), [
+    ('dtmf: "12x"', "dtmf must be keypad digits (0-9, *, #, A-D), got '12x'"),
+    ("dtmf: {digit: 1}", "dtmf must be keypad digits (0-9, *, #, A-D), got {'digit': 1}"),
+    ('dtmf: ""', "dtmf must be keypad digits (0-9, *, #, A-D), got ''"),
+])
+def test_simulator_dtmf_action_errors_are_located(action: str, message: str) -> None:
+    from realtime_graph.errors import ConfigError
+    from realtime_graph.transports.simulator import parse_script
+
+    with pytest.raises(ConfigError) as info:
+        parse_script(f"- actions:\n    - say: hi\n    - {action}\n", filename="s.yaml")
+    (issue,) = info.value.issues
+    assert (issue.file, issue.line, issue.column, issue.path, issue.message, issue.hint) == (
+        "s.yaml", 3, 13, "$[0].actions[1].dtmf", message, 'quote them: dtmf: "1#"')

@@ -268,3 +268,12 @@ async def test_get_webhooks_sign_the_query_and_large_forms_are_413() -> None:
                                                                             "CallSid": "CA5"}
     assert bad.status_code == 403
     assert (big.status_code, big.text) == (413, "form too large")
+
+
+async def test_draining_server_answers_busy() -> None:
+    async with serving(_graph()) as url:
+        url.server.drain()
+        busy = await dial_voice(url.path("/twilio/voice"), auth_token=TOKEN, form={"CallSid": "CA1"})
+        metrics = (await _get(url.path("/metrics"))).text
+    assert (busy.status_code, busy.text) == (200, BUSY_TWIML)
+    assert 'rtgraph_sessions_refused_total{channel="twilio",reason="draining"} 1.0' in metrics

@@ -14,12 +14,15 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .typeschema import convert
 
-__all__ = ("SHAPES", "AgentRef", "Shape", "accepted", "adapt_call", "call_adapter", "is_async_callable",
-           "match_shape", "tool_adapter")
+if TYPE_CHECKING:
+    from ..graph.model import Graph
+
+__all__ = ("SHAPES", "AgentRef", "Shape", "accepted", "adapt_call", "call_adapter", "convention_lines",
+           "is_async_callable", "match_shape", "tool_adapter")
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,3 +159,32 @@ def tool_adapter(fn: Callable[..., Any], ref: str, context_param: str | None, po
         return (), kwargs
 
     return call_adapter(fn, translate, ref.partition(":")[0], ref.rpartition(":")[2])
+
+
+def convention_lines(graph: Graph) -> list[str]:
+    """One line per entrypoint: where it is declared, what it names, how it is called
+    (``rtgraph validate --verbose``)."""
+    from ..graph.model import Entrypoint
+
+    def hooks(owner: str, h: Any) -> list[tuple[str, Any]]:
+        return [(f"{owner} hooks.{n}", getattr(h, n))
+                for n in ("on_agent_start", "on_agent_end", "on_tool_start", "on_tool_end", "on_handoff")]
+
+    found: list[tuple[str, Any]] = [("graph run.tool_error_formatter", graph.run.tool_error_formatter)]
+    found += hooks("graph", graph.hooks)
+    found += [(f"graph guardrail {g.name}", g.entrypoint) for g in graph.output_guardrails]
+    for agent in graph.agents.values():
+        for tool in agent.tools:
+            found += [(f"{agent.name} tool {tool.name}", tool.entrypoint),
+                      (f"{agent.name} tool {tool.name} needs_approval", tool.needs_approval)]
+        found += [(f"{agent.name} handoff {h.tool_name} on_handoff", h.on_handoff) for h in agent.handoffs]
+        found += [(f"{agent.name} guardrail {g.name}", g.entrypoint) for g in agent.output_guardrails]
+        found += hooks(agent.name, agent.hooks)
+    lines = []
+    for what, entrypoint in found:
+        if not isinstance(entrypoint, Entrypoint):
+            continue
+        where = f"{entrypoint.location.file}:{entrypoint.location.line}:{entrypoint.location.column}: " \
+            if entrypoint.location is not None else ""
+        lines.append(f"{where}{what}: {entrypoint.ref} as {entrypoint.convention or 'not imported (--no-import)'}")
+    return lines

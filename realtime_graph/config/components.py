@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..graph.model import Entrypoint, Guardrail, Hooks, Tool, freeze
-from .callshapes import Shape, accepted, call_adapter, match_shape, tool_adapter
+from .callshapes import call_adapter, tool_adapter
 from .durations import parse_duration
 from .entrypoints import EntrypointResolver
 from .issues import IssueSink
@@ -222,7 +222,7 @@ def build_hooks(raw: Mapping[str, Any] | str, doc: Document, base: JsonPath, res
 
 def _hooks_object(ref: str, doc: Document, path: JsonPath, resolver: EntrypointResolver, sink: IssueSink) -> Hooks:
     found = resolver.lookup(ref, doc, path)
-    if found is None or found.target is None:
+    if found is None or not resolver.import_modules:
         return Hooks()
     try:
         methods = hook_methods(found.target, ref)
@@ -237,20 +237,19 @@ def _hooks_object(ref: str, doc: Document, path: JsonPath, resolver: EntrypointR
     resolved: dict[str, Entrypoint] = {}
     for method in methods:
         signature = signature_of(getattr(found.target, method.method))
-        shape = match_shape(_HOOK_ROLES[method.hook], signature)
-        if shape is None or not shape.sdk:
+        try:
+            if signature is not None:
+                signature.bind(*range(method.arity))
+        except TypeError:
             sink.add("RG305", f"hooks object {ref!r}: method {method.method} must be callable as "
-                     f"{accepted(_HOOK_ROLES[method.hook]).split(' or ')[-1]}; its signature is {signature}",
+                     f"{method.method}{method.arguments}; its signature is {signature}",
                      doc, path, hint="hooks objects use the SDK's method signatures (context first)")
             continue
-        resolved[method.hook] = Entrypoint(ref=f"{ref}.{method.method}", target=method.call, is_async=method.is_async,
-                                           location=found.location, convention=f"{method.method}{_sdk_args(shape)}",
-                                           takes_context=True)
+        resolved[method.hook] = Entrypoint(
+            ref=f"{ref}.{method.method}", target=method.call, is_async=method.is_async, location=found.location,
+            convention=f"{method.method}{method.arguments} (SDK)", takes_context=True)
     return Hooks(**resolved)
 
-
-def _sdk_args(shape: Shape) -> str:
-    return shape.text.removeprefix("fn") + " (SDK)"
 
 
 def build_handoff_callback(spec: Mapping[str, Any], doc: Document, path: JsonPath, resolver: EntrypointResolver

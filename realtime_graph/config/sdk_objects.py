@@ -125,6 +125,8 @@ class HookMethod:
     is_async: bool
     method: str
     arity: int
+    arguments: str
+    """How the method is called, e.g. ``(context, agent, source)``."""
 
 
 # our hook -> (RunHooks method, AgentHooks method), with the positional arguments each takes
@@ -135,6 +137,11 @@ _METHODS = {
     "on_tool_end": ("on_tool_end", "on_tool_end", 4),
     "on_handoff": ("on_handoff", "on_handoff", 3),
 }
+
+
+_ARGUMENTS = {"on_agent_start": "(context, agent)", "on_agent_end": "(context, agent, output)",
+              "on_tool_start": "(context, agent, tool)", "on_tool_end": "(context, agent, tool, result)",
+              "on_handoff": "(context, from_agent, to_agent)", "on_handoff_agent": "(context, agent, source)"}
 
 
 def _overridden(obj: Any, name: str) -> bool:
@@ -173,6 +180,7 @@ def hook_methods(obj: Any, ref: str) -> list[HookMethod]:
             return (context, *extra), {}
 
         adapter = call_adapter(method, translate, ref.partition(":")[0], f"{ref.rpartition(':')[2]}.{name}")
-        found.append(HookMethod(hook, adapter, is_async_callable(method), name, arity))
+        found.append(HookMethod(hook, adapter, is_async_callable(method), name, arity, _ARGUMENTS[
+            "on_handoff_agent" if hook == "on_handoff" and agent_style else hook]))
     return found
 

@@ -259,7 +259,7 @@ def test_hooks_object_errors(folder, monkeypatch) -> None:
     path = folder(graph=GRAPH.replace("shapes_mod:hooks", "shapes_mod:bad_hooks"))
     assert _rendered(path, monkeypatch) == (
         f"{path.name}/graph.yaml:3:8: error RG305: hooks object 'shapes_mod:bad_hooks': method on_tool_start must be "
-        "callable as fn(context, agent, tool) (SDK); its signature is (event)\n"
+        "callable as on_tool_start(context, agent, tool); its signature is (event)\n"
         "  hint: hooks objects use the SDK's method signatures (context first)\n"
         "1 error, 0 warnings")
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = ("SchemaBuilder", "UnsupportedHint", "convert", "hint_description", "is_model_type",
-           "is_pydantic_model", "needs_conversion", "strip_annotated")
+           "is_pydantic_model", "is_typeddict", "needs_conversion", "strip_annotated")
 
 _SCALARS: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
 
@@ -36,9 +36,16 @@ def is_pydantic_model(hint: Any) -> bool:
         k.__name__ == "BaseModel" and k.__module__.startswith("pydantic") for k in hint.__mro__[1:])
 
 
+def is_typeddict(hint: Any) -> bool:
+    """A ``TypedDict`` class, from ``typing`` or ``typing_extensions`` (pydantic wants the latter
+    before Python 3.12, and ``typing.is_typeddict`` does not know it there)."""
+    return isinstance(hint, type) and issubclass(hint, dict) and hasattr(hint, "__required_keys__") \
+        and hasattr(hint, "__total__")
+
+
 def is_model_type(hint: Any) -> bool:
     """A dataclass, ``TypedDict`` or pydantic model class (what ``input_type`` may name)."""
-    return isinstance(hint, type) and (dataclasses.is_dataclass(hint) or typing.is_typeddict(hint)
+    return isinstance(hint, type) and (dataclasses.is_dataclass(hint) or is_typeddict(hint)
                                        or is_pydantic_model(hint))
 
 
@@ -113,7 +120,7 @@ class SchemaBuilder:
             return {"type": "object"}
         if is_pydantic_model(hint):
             return self._pydantic(hint)
-        if isinstance(hint, type) and (dataclasses.is_dataclass(hint) or typing.is_typeddict(hint)):
+        if isinstance(hint, type) and (dataclasses.is_dataclass(hint) or is_typeddict(hint)):
             return self._object(hint)
         origin, args = typing.get_origin(hint), typing.get_args(hint)
         if origin is typing.Literal:

@@ -22,7 +22,7 @@ from .signature import (
     positional_only,
     signature_of,
 )
-from .typeschema import SchemaBuilder, convert, is_model_type
+from .typeschema import SchemaBuilder, convert, is_model_type, is_pydantic_model, strict_schema
 from .yamlsource import Document, JsonPath
 
 __all__ = ("MAX_REGEX_CHARS", "MAX_REGEX_NESTING", "build_guardrails", "build_handoff_callback", "build_hooks",
@@ -294,6 +294,8 @@ def build_handoff_callback(spec: Mapping[str, Any], doc: Document, path: JsonPat
         return False, None, None
     if builder.defs:
         parameters = {**parameters, "$defs": builder.defs}
+    if is_pydantic_model(input_type):  # as the SDK's realtime_handoff sends it
+        parameters = strict_schema(parameters)
     user_fn = entrypoint.target
     assert user_fn is not None
 

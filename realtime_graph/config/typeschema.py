@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = ("SchemaBuilder", "UnsupportedHint", "convert", "hint_description", "is_model_type",
-           "is_pydantic_model", "is_typeddict", "needs_conversion", "strip_annotated")
+           "is_pydantic_model", "is_typeddict", "needs_conversion", "strict_schema", "strip_annotated")
 
 _SCALARS: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
 
@@ -224,3 +224,43 @@ def convert(hint: Any, value: Any) -> Any:
     if origin is dict and isinstance(value, Mapping):
         return {k: convert(args[1], v) for k, v in value.items()}
     return value
+
+
+def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``schema`` made strict the way the SDK makes a handoff's ``input_type`` schema:
+    every object closed (``additionalProperties: false``) with every property required,
+    ``default: null`` dropped, ``oneOf`` read as ``anyOf``, a ``$ref`` with sibling keys inlined.
+    Only the common shapes pydantic emits are handled; anything else is copied as it is."""
+    root = schema
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        node = dict(node)
+        ref = node.get("$ref")
+        if isinstance(ref, str) and len(node) > 1 and ref.startswith("#/$defs/"):
+            target = root.get("$defs", {}).get(ref.removeprefix("#/$defs/"))
+            if isinstance(target, dict):
+                node.pop("$ref")
+                node = {**target, **node}
+        if "oneOf" in node:
+            node["anyOf"] = [*node.get("anyOf", []), *node.pop("oneOf")]
+        out = {k: (walk(v) if k in ("items", "anyOf", "allOf") else v) for k, v in node.items()}
+        for key in ("properties", "$defs"):
+            if isinstance(node.get(key), dict):
+                out[key] = {name: walk(v) for name, v in node[key].items()}
+        if out.get("type") is None and isinstance(out.get("properties"), dict):
+            out["type"] = "object"
+        kind = out.get("type")
+        if (kind == "object" or (isinstance(kind, list) and "object" in kind)) and "additionalProperties" not in out:
+            out["additionalProperties"] = False
+        if isinstance(out.get("properties"), dict):
+            out["required"] = list(out["properties"])
+        if "default" in out and out["default"] is None:
+            del out["default"]
+        return out
+
+    result: dict[str, Any] = walk(schema)
+    return result

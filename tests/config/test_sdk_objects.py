@@ -196,3 +196,55 @@ def test_a_hooks_object_is_not_a_tool(folder, monkeypatch) -> None:
 def test_sdk_function_tool_schema_roundtrips_as_json(folder) -> None:
     tool = load(folder()).agent("main").tools[0]
     assert json.loads(json.dumps(tool.to_wire()))["parameters"]["required"] == ["city"]
+
+
+HANDOFF_CODE = '''
+from pydantic import BaseModel, Field
+
+SEEN = []
+
+class Address(BaseModel):
+    city: str
+    zip: str | None = None
+
+class Escalation(BaseModel):
+    reason: str = Field(description="Why the caller wants a manager")
+    priority: int = 1
+    address: Address | None = None
+
+async def escalate(ctx, data):
+    SEEN.append((ctx.context["user"], data))
+'''
+
+HANDOFF_MAIN = """\
+kind: agent
+name: main
+instructions: You help.
+handoffs:
+  - {agent: other, tool_name: escalate_to_other, description: Escalate., input_type: 'handoff_mod:Escalation', on_handoff: 'handoff_mod:escalate'}
+---
+kind: agent
+name: other
+instructions: You help too.
+handoffs: [main]
+"""
+
+
+async def test_handoff_input_type_schema_is_the_sdks_and_on_handoff_gets_the_model(tmp_path: Path) -> None:
+    from agents.realtime import RealtimeAgent, realtime_handoff
+
+    (tmp_path / "handoff_mod.py").write_text(HANDOFF_CODE, encoding="utf-8")
+    (tmp_path / "graph.yaml").write_text("kind: graph\nstart: main\n", encoding="utf-8")
+    (tmp_path / "main.yaml").write_text(HANDOFF_MAIN, encoding="utf-8")
+    try:
+        handoff = load(tmp_path).agent("main").handoffs[0]
+        mod = sys.modules["handoff_mod"]
+        sdk = realtime_handoff(RealtimeAgent(name="other"), tool_name_override="escalate_to_other",
+                               tool_description_override="Escalate.", input_type=mod.Escalation,
+                               on_handoff=mod.escalate)
+        assert handoff.to_wire() == {"type": "function", "name": sdk.tool_name, "description": sdk.tool_description,
+                                     "parameters": sdk.input_json_schema}
+        await handoff.on_handoff.resolve()(call_context(), {"reason": "angry", "address": {"city": "Oslo"}})
+        assert mod.SEEN == [("ada", mod.Escalation(reason="angry", address=mod.Address(city="Oslo")))]
+    finally:
+        sys.modules.pop("handoff_mod", None)

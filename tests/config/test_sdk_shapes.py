@@ -291,3 +291,39 @@ def test_loading_sdk_shapes_never_imports_the_sdk(folder) -> None:
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
 
+
+
+PYDANTIC_CODE = '''
+from pydantic import BaseModel, Field
+
+class Item(BaseModel):
+    name: str = Field(description="The item")
+    qty: int = 1
+
+class Cart(BaseModel):
+    items: list[Item]
+
+def checkout(cart: Cart, note: str = "") -> dict:
+    return {"type": type(cart).__name__, "first": type(cart.items[0]).__name__, "qty": cart.items[0].qty}
+'''
+
+
+def test_pydantic_model_parameters_use_pydantics_schema_and_receive_models(tmp_path: Path) -> None:
+    pydantic = pytest.importorskip("pydantic")
+    (tmp_path / "cart_mod.py").write_text(PYDANTIC_CODE, encoding="utf-8")
+    (tmp_path / "graph.yaml").write_text("kind: graph\nstart: a\n", encoding="utf-8")
+    (tmp_path / "a.yaml").write_text("kind: agent\nname: a\ntools: [{entrypoint: 'cart_mod:checkout'}]\n",
+                                     encoding="utf-8")
+    try:
+        tool = load(tmp_path).agent("a").tools[0]
+        mod = sys.modules["cart_mod"]
+        cart_schema = pydantic.TypeAdapter(mod.Cart).json_schema()
+        defs = cart_schema.pop("$defs")
+        assert tool.to_wire()["parameters"] == {
+            "type": "object", "properties": {"cart": cart_schema, "note": {"type": "string"}},
+            "required": ["cart"], "additionalProperties": False, "$defs": defs}
+        assert defs["Item"]["properties"]["name"]["description"] == "The item"
+        assert tool.entrypoint.resolve()(cart={"items": [{"name": "tea", "qty": 3}]}) == \
+            {"type": "Cart", "first": "Item", "qty": 3}
+    finally:
+        sys.modules.pop("cart_mod", None)

@@ -245,6 +245,7 @@ async def test_handoff_input_type_schema_is_the_sdks_and_on_handoff_gets_the_mod
         assert handoff.to_wire() == {"type": "function", "name": sdk.tool_name, "description": sdk.tool_description,
                                      "parameters": sdk.input_json_schema}
         await handoff.on_handoff.resolve()(call_context(), {"reason": "angry", "address": {"city": "Oslo"}})
-        assert mod.SEEN == [("ada", mod.Escalation(reason="angry", address=mod.Address(city="Oslo")))]
+        seen = mod.SEEN
+        assert seen == [("ada", mod.Escalation(reason="angry", address=mod.Address(city="Oslo")))]
     finally:
         sys.modules.pop("handoff_mod", None)

@@ -75,8 +75,23 @@ def _docstring(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
 def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
     try:
         return typing.get_type_hints(fn, include_extras=True)
-    except Exception:  # unresolvable forward references: fall back to raw annotations
-        return dict(getattr(fn, "__annotations__", {}))
+    except Exception:  # an unresolvable forward reference: resolve the others one by one
+        pass
+    hints: dict[str, Any] = {}
+    namespace = getattr(fn, "__globals__", {})
+    for name, annotation in dict(getattr(fn, "__annotations__", {})).items():
+        try:
+            hints[name] = typing.get_type_hints(_Holder(name, annotation), namespace, include_extras=True)[name]
+        except Exception:  # e.g. `ctx: RunContextWrapper` without the SDK: stays the string
+            hints[name] = annotation
+    return hints
+
+
+class _Holder:
+    """One annotation on its own, for ``typing.get_type_hints``."""
+
+    def __init__(self, name: str, annotation: Any) -> None:
+        self.__annotations__ = {name: annotation}
 
 
 def signature_of(fn: Callable[..., Any]) -> inspect.Signature | None:

@@ -327,3 +327,27 @@ def test_pydantic_model_parameters_use_pydantics_schema_and_receive_models(tmp_p
             {"type": "Cart", "first": "Item", "qty": 3}
     finally:
         sys.modules.pop("cart_mod", None)
+
+
+def test_a_first_parameter_annotated_as_an_sdk_context_is_the_context_even_unresolved() -> None:
+    from realtime_graph.config.signature import describe_function
+
+    namespace: dict = {}
+    exec(textwrap.dedent('''
+        from __future__ import annotations
+
+        def lookup(wrapper: RunContextWrapper[dict], q: str) -> str:
+            return f"{wrapper.context['user']}: {q}"
+
+        def search(tc: agents.tool_context.ToolContext, q: str) -> str:
+            return q
+
+        def plain(q: str, wrapper: RunContextWrapper) -> str:
+            return q
+    '''), namespace)
+    found = describe_function(namespace["lookup"])
+    assert (found.context_param, found.parameters["properties"]) == ("wrapper", {"q": {"type": "string"}})
+    assert describe_function(namespace["search"]).context_param == "tc"
+    # only the first parameter can be the context (the SDK's rule); a later one is a model argument
+    with pytest.raises(Exception, match="parameter 'wrapper'"):
+        describe_function(namespace["plain"])

@@ -351,3 +351,22 @@ def test_a_first_parameter_annotated_as_an_sdk_context_is_the_context_even_unres
     # only the first parameter can be the context (the SDK's rule); a later one is a model argument
     with pytest.raises(Exception, match="parameter 'wrapper'"):
         describe_function(namespace["plain"])
+
+
+def test_adapters_keep_the_user_module_watched_by_hot_reload(folder) -> None:
+    from realtime_graph.reload import user_module_files
+
+    path = folder()
+    assert user_module_files(load(path)) == frozenset({(path / "shapes_mod.py").resolve()})
+
+
+def test_no_import_mode_checks_hooks_objects_and_input_types_by_name(folder, monkeypatch) -> None:
+    path = folder(graph=GRAPH.replace("shapes_mod:hooks", "shapes_mod:hookz"))
+    monkeypatch.chdir(path.parent)
+    report = validate(path.name, import_entrypoints=False)
+    assert [(i.code, i.message, i.hint) for i in report.issues] == [
+        ("RG303", "'shapes_mod' has no attribute 'hookz'", "did you mean shapes_mod:hooks?")]
+    assert "shapes_mod" not in sys.modules
+    graph = load(folder(), import_entrypoints=False)
+    assert graph.agent("main").handoffs[0].parameters == {"type": "object", "properties": {},
+                                                          "additionalProperties": True}

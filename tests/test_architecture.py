@@ -45,6 +45,8 @@ THIRD_PARTY: dict[str, tuple[str, ...]] = {
     "starlette": ("serve.serve_app", "serve.browser_channel"),
     "uvicorn": ("serve.serve_host",),
     "prometheus_client": ("serve.serve_metrics",),
+    "agents": ("config.sdk_objects",),  # openai-agents (the `sdk` extra), imported only for SDK objects
+    "pydantic": ("config.typeschema", "telephony.fakes"),  # not a dependency: only for models the user names
 }
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..graph.model import Agent, Handoff, Hooks, Tool, freeze
-from .components import build_guardrails, build_hooks, build_tool
+from .components import build_guardrails, build_handoff_callback, build_hooks, build_tool
 from .entrypoints import EntrypointResolver
 from .issues import IssueSink, closest
 from .settings import normalise_agent_settings
@@ -51,11 +51,9 @@ def _handoff(raw: str | Mapping[str, Any], doc: Document, path: JsonPath, descri
         sink.add("RG205", f"handoff to unknown agent {target!r}", doc, target_path,
                  hint=f"did you mean {near!r}?" if near else f"agents: {', '.join(sorted(descriptions)) or '(none)'}")
         return None
-    on_handoff = None
-    if "on_handoff" in spec:
-        on_handoff = resolver.resolve(spec["on_handoff"], doc, (*path, "on_handoff"), "on_handoff")
-        if on_handoff is None:
-            return None
+    ok, on_handoff, parameters = build_handoff_callback(spec, doc, path, resolver)
+    if not ok:
+        return None
     return Handoff(
         target=target,
         tool_name=spec.get("tool_name") or default_handoff_tool_name(target),
@@ -63,6 +61,7 @@ def _handoff(raw: str | Mapping[str, Any], doc: Document, path: JsonPath, descri
         on_handoff=on_handoff,
         enabled=spec.get("enabled", True),
         location=doc.source_location(path),
+        parameters=freeze(parameters) if parameters is not None else None,
     )
 
 

@@ -52,6 +52,7 @@ CODES: dict[str, str] = {
     "RG307": "tool parameters cannot be derived from a type hint",
     "RG308": "entrypoint module outside imports.allow",
     "RG309": "guardrail entrypoint annotated to return something that is not a verdict",
+    "RG310": "handoff input_type unusable (not a dataclass, TypedDict or pydantic model, or no on_handoff)",
     "RG401": "template syntax error",
     "RG402": "template uses an undeclared variable",
     "RG403": "template too deeply nested or too large",

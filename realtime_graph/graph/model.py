@@ -131,6 +131,11 @@ class Entrypoint:
     target: Callable[..., Any] | None = field(default=None, compare=False)
     is_async: bool = False
     location: SourceLocation | None = field(default=None, compare=False)
+    convention: str = field(default="", compare=False)
+    """How the loader calls the named object, e.g. ``fn(context, agent, output) (SDK)`` (``rtgraph
+    validate --verbose``). ``target`` is then an adapter with our call convention."""
+    takes_context: bool = False
+    """A hook entrypoint that also receives a :class:`CallContext` after the event (SDK-shaped hooks)."""
 
     def resolve(self) -> Callable[..., Any]:
         if self.target is None:
@@ -217,10 +222,14 @@ class Handoff:
     on_handoff: Entrypoint | None = None
     enabled: bool = True
     location: SourceLocation | None = field(default=None, compare=False)
+    parameters: Mapping[str, Any] | None = None
+    """The ``input_type`` schema; when set, ``on_handoff`` is called as ``fn(context, arguments)``."""
 
     def to_wire(self) -> dict[str, Any]:
+        parameters = thaw(self.parameters) if self.parameters is not None else {
+            "type": "object", "properties": {}, "additionalProperties": False}
         return {"type": "function", "name": self.tool_name, "description": self.description,
-                "parameters": {"type": "object", "properties": {}, "additionalProperties": False}}
+                "parameters": parameters}
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from realtime_graph.config import load
 from realtime_graph.errors import SessionError
 from realtime_graph.graph.model import Graph
 from realtime_graph.runtime import Runner
+from realtime_graph.transports.recording import RecordingTransport
 from realtime_graph.transports.scripted import ScriptedTransport
 from tests.support.builders import created, done, events_until, function_call
 from tests.support.simulated import simulator
@@ -272,17 +273,26 @@ async def test_an_unset_mcp_secret_fails_the_start_by_name_only(folder, monkeypa
 
 
 @pytest.mark.slow
-async def test_the_simulator_accepts_the_full_update_and_a_dynamic_handoff(folder, monkeypatch) -> None:
+async def test_the_simulator_accepts_the_full_update_and_a_dynamic_handoff(folder, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("MCP_TOKEN", "tok-from-env")
     graph, module = folder(AGENTS, GA_SETTINGS.replace("tool_choice: {type: mcp, server_label: crm, name: lookup}",
                                                        "tool_choice: auto"))
-    transport, sim = simulator()
+    inner, sim = simulator()
+    cassette = tmp_path / "call.jsonl"
+    transport = RecordingTransport(inner, cassette)
     async with Runner(graph, transport=transport).run(context={"caller": "Cy", "vip": True}) as session:
         await session.send_message("please give me billing")
-        got = await events_until(session, lambda e: e.type in ("handoff", "error"), timeout=10)
+        got = await events_until(session, lambda e: e.type in ("handoff", "error"), timeout=10, raw=True)
         assert got[-1].type == "handoff"
     updates = [e["session"] for e in sim.received if e["type"] == "session.update"]
     assert [u["instructions"] for u in updates] == ["Triage for Cy as triage.", "Billing for Cy."]
-    assert updates[0]["tools"][-1]["headers"]["Authorization"] == "Bearer tok-from-env"
+    assert updates[0]["tools"][-1]["headers"] == {"Authorization": "Bearer tok-from-env", "X-Region": "eu"}
     assert not sim.emitted_of("error")
     assert module.CALLS[1] == ("enabled", "triage")
+    # the server echoes the session; neither the app's raw events nor the cassette see the token
+    echoed = [e.data for e in got if e.type == "raw_model_event" and e.data["type"] == "session.updated"]
+    assert echoed and echoed[0]["session"]["tools"][-1]["headers"] == {"Authorization": "[redacted]",
+                                                                      "X-Region": "[redacted]"}
+    assert "tok-from-env" not in str([e.to_dict() for e in got])
+    text = cassette.read_text()
+    assert text.count('"Authorization":"[redacted]"') >= 3 and "tok-from-env" not in text  # 2 updates, 1+ echoes

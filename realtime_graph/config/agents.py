@@ -102,8 +102,7 @@ def _input_filter(spec: Mapping[str, Any], doc: Document, path: JsonPath, resolv
         return False, None
     sink.add("RG211", "input_filter is not applied: a realtime handoff keeps the server-side conversation, "
              "so the next agent sees the whole history", doc, where,
-             hint="remove it, or trim the history yourself in on_handoff (the SDK ignores input_filter "
-                  "for realtime agents too)")
+             hint="remove it: the SDK ignores input_filter for realtime agents too")
     return True, entrypoint
 
 

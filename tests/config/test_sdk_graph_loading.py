@@ -142,8 +142,7 @@ def test_dynamic_instructions_enabled_and_input_filter_load(folder) -> None:
     assert render_issues(report.issues) == (
         f"{name}/agents.yaml:8:19: warning RG211: input_filter is not applied: a realtime handoff keeps the "
         "server-side conversation, so the next agent sees the whole history\n"
-        "  hint: remove it, or trim the history yourself in on_handoff (the SDK ignores input_filter for "
-        "realtime agents too)\n"
+        "  hint: remove it: the SDK ignores input_filter for realtime agents too\n"
         f"{name}/agents.yaml:17:7: warning RG207: agent 'support' is unreachable "
         "from start agent 'main'\n"
         "  hint: add a handoff to 'support' from a reachable agent, or remove it\n"
@@ -238,3 +237,10 @@ def test_mcp_secrets_stay_references_in_the_graph(folder) -> None:
     (tool,) = report.graph.model_settings["tools"]
     assert tool["headers"]["Authorization"] == Secret("Bearer ${MCP_TOKEN}")
     assert tool["headers"]["X-Region"] == "eu" and tool["authorization"] == Secret("${MCP_OAUTH}")
+
+
+def test_hot_reload_watches_the_modules_of_dynamic_instructions_and_enabled(folder) -> None:
+    from realtime_graph.reload.changes import user_module_files
+
+    report, name = folder("kind: graph\nstart: main\n", AGENTS)
+    assert user_module_files(report.graph) == {Path(name, f"{name}.py").absolute()}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import sys
 import textwrap
+import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -244,3 +245,26 @@ def test_hot_reload_watches_the_modules_of_dynamic_instructions_and_enabled(fold
 
     report, name = folder("kind: graph\nstart: main\n", AGENTS)
     assert user_module_files(report.graph) == {Path(name, f"{name}.py").absolute()}
+
+
+MaybeAwaitable = typing.Union[typing.Awaitable[str], str]  # noqa: UP007  (the SDK spells it so)
+
+
+def _sdk_style(ctx: object, agent: object) -> MaybeAwaitable: ...
+def _plain(ctx, agent) -> str: ...
+async def _async(ctx, agent) -> str: ...
+def _coroutine(ctx, agent) -> typing.Coroutine[typing.Any, typing.Any, str]: ...
+def _unannotated(ctx, agent): ...
+def _optional(ctx, agent) -> str | None: ...
+def _number(ctx, agent) -> int: ...
+def _unresolvable(ctx, agent) -> NoSuchType: ...  # type: ignore[name-defined]  # noqa: F821
+
+
+@pytest.mark.parametrize(("fn", "problem"), [
+    (_sdk_style, None), (_plain, None), (_async, None), (_coroutine, None), (_unannotated, None),
+    (_unresolvable, None), (_optional, "str | None"), (_number, "int"),
+])
+def test_instructions_return_annotations_the_sdk_uses_pass(fn, problem) -> None:
+    from realtime_graph.config.agents import _returns_other_than
+
+    assert _returns_other_than(fn, str) == problem

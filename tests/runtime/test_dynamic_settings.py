@@ -7,6 +7,7 @@ on a loopback WebSocket (the server accepts what we send).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import sys
 import textwrap
@@ -127,6 +128,18 @@ async def test_instructions_are_called_for_every_update_with_the_session_context
                             ("triage", "triage", "triage", context), ("enabled", "triage")]
     for update in updates:
         strict(update)
+
+
+async def test_a_hot_reload_calls_them_again_with_the_new_graph(folder) -> None:
+    graph, module = folder(AGENTS)
+    transport = ScriptedTransport(strict=False)
+    async with Runner(graph, transport=transport).run(context={"caller": "Di"}) as session:
+        session.update_graph(dataclasses.replace(graph, version="v2"))
+        got = await events_until(session, lambda e: e.type == "graph_updated")
+    assert got[-1].message.startswith(f"graph {graph.version} -> v2")
+    updates = [e["session"] for e in transport.sent if e["type"] == "session.update"]
+    assert [u["instructions"] for u in updates] == ["Triage for Di as triage."] * 2
+    assert [c[0] for c in module.CALLS] == ["triage", "enabled", "triage", "enabled"]
 
 
 async def test_a_disabled_handoff_is_left_out_and_not_callable(folder) -> None:

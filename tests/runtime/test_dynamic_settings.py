@@ -46,7 +46,7 @@ async def billing_instructions(context, agent):
     CALLS.append(("billing", agent.name, context.agent, dict(context.context)))
     return f"Billing for {context.context['caller']}."
 
-def vip_only(context, agent):
+async def vip_only(context, agent):  # the SDK's is_enabled may be sync or async
     CALLS.append(("enabled", agent.name))
     return bool(context.context.get("vip"))
 

@@ -198,6 +198,25 @@ async def test_a_failing_instructions_entrypoint_fails_only_the_handoff(folder) 
     assert [e["type"] for e in transport.sent].count("session.update") == 1
 
 
+async def test_update_agent_raises_and_stays_when_the_instructions_fail(folder) -> None:
+    graph, _ = folder("""
+        kind: agent
+        name: triage
+        instructions: Triage.
+        ---
+        kind: agent
+        name: billing
+        instructions: {entrypoint: "{mod}:broken"}
+        """)
+    transport = ScriptedTransport(strict=False)
+    async with Runner(graph, transport=transport).run() as session:
+        with pytest.raises(SessionError, match=r"instructions of agent 'billing' \(.*:broken at .*agents.yaml:8:28\) "
+                                               r"failed: ValueError: no prompt today$"):
+            await session.update_agent("billing")
+        assert session.current_agent.name == "triage"
+    assert [e["type"] for e in transport.sent] == ["session.update"]
+
+
 GA_SETTINGS = """
 kind: graph
 start: triage

@@ -66,6 +66,8 @@ class ToolCalls:
 
     async def _handle(self, agent: Agent, name: str, call_id: str, arguments: str) -> None:
         target = agent.tool(name)
+        if isinstance(target, Handoff) and not self._switch.offers(agent, target):
+            target = None  # its `enabled` entrypoint left it out of the last session.update
         if target is None:
             await self._unknown(agent, name, call_id)
         elif isinstance(target, Handoff):
@@ -174,7 +176,7 @@ class ToolCalls:
                     if not isinstance(parsed, dict):
                         raise SessionError("handoff arguments are not a JSON object")
                     await call_entrypoint(handoff.on_handoff, context, parsed)
-            switch = self._switch.prepare(target)
+            switch = await self._switch.prepare(target)
         except Exception as exc:  # user code, template or tool names: the handoff does not happen
             problem = str(exc) if isinstance(exc, SessionError) else describe(exc)
             self._seam.error(f"handoff to {handoff.target!r} failed: {problem}", call_id=call_id)

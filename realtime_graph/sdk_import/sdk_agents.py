@@ -173,18 +173,24 @@ class _AgentTranslator:
     def _handoff(self, item: Any, notes: list[str]) -> dict[str, Any] | None:
         target = self.target_of(item)
         if target is None:
-            notes.append(f"handoff {_describe(item)}: not a RealtimeAgent or Handoff; not written")
+            what = (f"handoff to {item.agent_name!r}: its target agent cannot be read back (a Handoff not made "
+                    "by realtime_handoff())" if isinstance(item, self.types.handoff)
+                    else f"handoff {_describe(item)}: not a RealtimeAgent or Handoff")
+            notes.append(f"{what}; not written")
             return None
         target_name = self.names.get(id(target), getattr(item, "agent_name", target.name))
         entry: dict[str, Any] = {"agent": target_name}
-        if not isinstance(item, self.types.handoff):
+        is_handoff = isinstance(item, self.types.handoff)
+        # what the SDK sends; written only where rtgraph's default (from the written name) differs
+        tool_name = item.tool_name if is_handoff else default_tool_name(target.name)
+        description = item.tool_description if is_handoff else self._default_description(target.name, target)
+        if tool_name != default_tool_name(target_name):
+            entry["tool_name"] = tool_name
+        if description.strip() != self._default_description(target_name, target).strip():
+            entry["description"] = description
+        if not is_handoff:
             return entry
         label = f"handoff to {target_name!r}"
-        if item.tool_name != default_tool_name(target_name):
-            entry["tool_name"] = item.tool_name
-        default_desc = f"Handoff to the {target_name} agent to handle the request. {target.handoff_description or ''}"
-        if item.tool_description.strip() != default_desc.strip():
-            entry["description"] = item.tool_description
         captured = closure_values(item.on_invoke_handoff)
         if not captured:
             notes.append(f"{label}: a Handoff not made by realtime_handoff(); its callback and input schema "
@@ -202,6 +208,10 @@ class _AgentTranslator:
         if getattr(item, "input_filter", None) is not None:
             self._entry(entry, "input_filter", item.input_filter, label, notes)
         return entry
+
+    @staticmethod
+    def _default_description(name: str, target: Any) -> str:
+        return f"Handoff to the {name} agent to handle the request. {target.handoff_description or ''}"
 
     def _entry(self, entry: dict[str, Any], key: str, obj: Any, label: str, notes: list[str]) -> None:
         where = self.locator.find(obj, prefer=getattr(obj, "__name__", None))

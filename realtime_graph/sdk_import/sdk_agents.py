@@ -39,6 +39,8 @@ class AgentDocument:
     name: str
     document: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    session_tools: list[dict[str, Any]] = field(default_factory=list)
+    """Hosted tools (MCP) found on the agent: session-wide in rtgraph, so they go to the graph."""
 
 
 def escape_template(text: str) -> str:
@@ -52,6 +54,35 @@ def escape_template(text: str) -> str:
 
 def default_tool_name(agent_name: str) -> str:
     return "transfer_to_" + _NOT_TOOL_CHAR.sub("_", agent_name.lower())
+
+
+def _env_name(*parts: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "_", "_".join(parts).upper()).strip("_")
+
+
+def hosted_mcp(tool: Any, notes: list[str]) -> dict[str, Any]:
+    """A ``HostedMCPTool``'s config as a GA session tool; header and authorization values become
+    ``${ENV}`` references (a secret is never written), each named in a note."""
+    config = {k: v for k, v in dict(tool.tool_config).items() if v is not None}
+    label = str(config.get("server_label", "mcp"))
+    notes.append(f"hosted MCP tool {label!r}: written to graph.yaml model_settings.tools (hosted tools are "
+                 "session-wide in rtgraph; the SDK's realtime sessions refuse them)")
+    if isinstance(config.get("authorization"), str):
+        env = _env_name("MCP", label, "AUTHORIZATION")
+        config["authorization"] = "${" + env + "}"
+        notes.append(f"hosted MCP tool {label!r}: authorization written as ${{{env}}}; set that environment variable")
+    if isinstance(config.get("headers"), dict):
+        headers = {}
+        for name in config["headers"]:
+            env = _env_name("MCP", label, str(name))
+            headers[str(name)] = "${" + env + "}"
+            notes.append(f"hosted MCP tool {label!r}: header {name!r} written as ${{{env}}}; set that environment "
+                         "variable")
+        config["headers"] = headers
+    if getattr(tool, "on_approval_request", None) is not None:
+        notes.append(f"hosted MCP tool {label!r}: on_approval_request has no YAML form; approvals follow "
+                     "require_approval")
+    return config
 
 
 def _describe(obj: Any) -> str:
@@ -95,7 +126,7 @@ class _AgentTranslator:
         if agent.handoff_description:
             doc["description"] = agent.handoff_description
         self._instructions(agent, doc, notes)
-        tools = [t for t in (self._tool(t, notes) for t in agent.tools) if t is not None]
+        tools = [t for t in (self._tool(t, result) for t in agent.tools) if t is not None]
         if tools:
             doc["tools"] = tools
         handoffs = [h for h in (self._handoff(h, notes) for h in agent.handoffs) if h is not None]
@@ -133,8 +164,11 @@ class _AgentTranslator:
             notes.append(f"instructions callable {_describe(value)}: not a module attribute (a lambda or a local "
                          "function?); define it at module level and import again")
 
-    def _tool(self, tool: Any, notes: list[str]) -> dict[str, Any] | None:
-        label = f"tool {_describe(tool)!r}"
+    def _tool(self, tool: Any, result: AgentDocument) -> dict[str, Any] | None:
+        label, notes = f"tool {_describe(tool)!r}", result.notes
+        if type(tool).__name__ == "HostedMCPTool":
+            result.session_tools.append(hosted_mcp(tool, notes))
+            return None
         if not isinstance(tool, self.types.function_tool):
             notes.append(f"{label} ({type(tool).__name__}): realtime sessions take function tools only "
                          "(the SDK refuses it too); not written")

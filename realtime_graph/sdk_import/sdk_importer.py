@@ -86,6 +86,12 @@ def import_sdk_agent(target: str, *, run_config: str | None = None) -> ImportedD
     files = [DefinitionFile(name, doc.document, doc.notes)
              for name, doc in zip(_file_names(agent_docs), agent_docs, strict=True)]
     graph: dict[str, Any] = {"kind": "graph", "start": agent_docs[0].name}
+    session_tools: dict[str, dict[str, Any]] = {}
+    for doc in agent_docs:
+        for tool in doc.session_tools:
+            session_tools.setdefault(str(tool.get("server_label")), tool)
+    if session_tools:
+        parts.model_settings["tools"] = list(session_tools.values())
     if parts.model_settings:
         graph["model_settings"] = parts.model_settings
     if parts.run:

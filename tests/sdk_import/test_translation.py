@@ -20,7 +20,7 @@ pytest.importorskip("agents.realtime")
 
 FEATURES = '''
 from pydantic import BaseModel
-from agents import FunctionTool, GuardrailFunctionOutput, WebSearchTool, function_tool, output_guardrail
+from agents import GuardrailFunctionOutput, HostedMCPTool, WebSearchTool, function_tool, output_guardrail
 from agents.realtime import RealtimeAgent, RealtimeAgentHooks, realtime_handoff
 
 
@@ -61,7 +61,11 @@ class Audit(RealtimeAgentHooks):
 
 audit = Audit()
 
-billing = RealtimeAgent(name="Billing", instructions=dynamic_instructions, tools=[refund],
+docs_mcp = HostedMCPTool(tool_config={
+    "type": "mcp", "server_label": "docs", "server_url": "https://mcp.example.com/sse",
+    "headers": {"X-Api-Key": "sk-live-secret"}, "allowed_tools": ["search"], "require_approval": "never"})
+
+billing = RealtimeAgent(name="Billing", instructions=dynamic_instructions, tools=[refund, docs_mcp],
                         output_guardrails=[no_prices], hooks=audit)
 support = RealtimeAgent(
     name="Support",
@@ -127,11 +131,18 @@ def test_every_sdk_feature_has_its_yaml_form(features: Path) -> None:
         "handoffs": [{"agent": "Support", "enabled": False}, {"agent": "Support"}],
         "output_guardrails": [{"entrypoint": "rtg_features:no_prices"}],
         "hooks": "rtg_features:audit",
-    }, [])
+    }, ["hosted MCP tool 'docs': written to graph.yaml model_settings.tools (hosted tools are session-wide in "
+        "rtgraph; the SDK's realtime sessions refuse them)",
+        "hosted MCP tool 'docs': header 'X-Api-Key' written as ${MCP_DOCS_X_API_KEY}; set that environment "
+        "variable"])
     assert written["graph.yaml"] == ({
         "kind": "graph", "start": "Support",
         "model_settings": {"tool_choice": "auto", "tracing": {"workflow_name": "support"},
-                           "audio": {"output": {"voice": "coral", "speed": 1.1}}, "max_output_tokens": 200},
+                           "audio": {"output": {"voice": "coral", "speed": 1.1}}, "max_output_tokens": 200,
+                           "tools": [{"type": "mcp", "server_label": "docs",
+                                      "server_url": "https://mcp.example.com/sse",
+                                      "headers": {"X-Api-Key": "${MCP_DOCS_X_API_KEY}"},
+                                      "allowed_tools": ["search"], "require_approval": "never"}]},
         "run": {"async_tool_calls": False, "tracing_disabled": True},
         "output_guardrails": [{"entrypoint": "rtg_features:no_prices"}],
         "imports": {"allow": ["rtg_features"]},
@@ -139,10 +150,15 @@ def test_every_sdk_feature_has_its_yaml_form(features: Path) -> None:
         "agent (the SDK overwrites them from the agent on every agent switch)"])
 
 
-def test_the_written_feature_folder_validates(features: Path, tmp_path: Path) -> None:
+def test_the_written_feature_folder_validates(features: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Needs the loader to accept SDK objects and shapes (issue 8: FunctionTool, OutputGuardrail,
-    hooks objects, instructions entrypoints, handoff input_type/enabled entrypoints, max_output_tokens)."""
-    write_definition(import_sdk_agent("rtg_features:support", run_config="rtg_features:RUN_CONFIG"), tmp_path / "out")
+    hooks objects, instructions entrypoints, handoff input_type/enabled entrypoints,
+    max_output_tokens, hosted MCP tools)."""
+    monkeypatch.setenv("MCP_DOCS_X_API_KEY", "sk-from-env")
+    definition = import_sdk_agent("rtg_features:support", run_config="rtg_features:RUN_CONFIG")
+    write_definition(definition, tmp_path / "out")
+    assert "sk-live-secret" not in "".join(p.read_text() for p in (tmp_path / "out").iterdir())
     report = validate(tmp_path / "out")
     assert report.errors == (), render_issues(report.issues)
 

@@ -36,7 +36,7 @@ ALLOWED: dict[str, set[str]] = {
 # third-party module -> package areas allowed to import it
 THIRD_PARTY: dict[str, tuple[str, ...]] = {
     "yaml": ("config", "transports.simulator", "cli", "scenarios", "sdk_import"),
-    "agents": ("sdk_import",),
+    "agents": ("config", "sdk_import"),
     "jsonschema": ("config", "scenarios"),
     "jinja2": ("config",),
     "websockets": ("transports.openai", "transports.simulator", "telephony.fakes"),

@@ -6,7 +6,7 @@ Importing this package imports neither the SDK nor yaml; both load when an impor
 from __future__ import annotations
 
 from .sdk_importer import DefinitionFile, ImportedDefinition, import_sdk_agent
-from .sdk_objects import SdkImportError
+from .sdk_lookup import SdkImportError
 from .sdk_writer import render_file, write_definition
 
 __all__ = ("DefinitionFile", "ImportedDefinition", "SdkImportError", "import_sdk_agent", "render_file",

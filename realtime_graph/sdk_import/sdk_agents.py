@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .sdk_objects import ObjectLocator, closure_values
+from .sdk_lookup import ObjectLocator, closure_values
 
 __all__ = ("AgentDocument", "SdkTypes", "escape_template", "translate_agents")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .sdk_agents import AgentDocument, SdkTypes, translate_agents
-from .sdk_objects import ObjectLocator, SdkImportError, load_target
+from .sdk_lookup import ObjectLocator, SdkImportError, load_target
 from .sdk_settings import translate_settings
 
 __all__ = ("DefinitionFile", "ImportedDefinition", "import_sdk_agent")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .sdk_importer import DefinitionFile, ImportedDefinition
-from .sdk_objects import SdkImportError
+from .sdk_lookup import SdkImportError
 
 __all__ = ("render_file", "write_definition")
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from realtime_graph.config import render_issues, validate
-from realtime_graph.sdk_import.sdk_objects import closure_values
+from realtime_graph.sdk_import.sdk_lookup import closure_values
 from tests.sdk_import.examples import EXAMPLES
 from tests.support.sdk_capture import first_session_updates, normalise_session
 

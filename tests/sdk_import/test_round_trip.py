@@ -2,7 +2,8 @@
 
 For each SDK-style example (tests/sdk_import/examples.py) the real command writes a folder, the
 folder validates, and a real SDK ``RealtimeSession`` and a session of ours, both against the
-simulator on loopback, send the same first ``session.update`` (normalised as documented in
+simulator on loopback, send the same first ``session.update``, and the same update when switched
+to each further agent with ``update_agent`` (normalised as documented in
 tests/support/sdk_capture.py and docs/migration.md).
 """
 
@@ -21,7 +22,7 @@ import pytest
 from realtime_graph.config import render_issues, validate
 from realtime_graph.sdk_import.sdk_lookup import closure_values
 from tests.sdk_import.examples import EXAMPLES
-from tests.support.sdk_capture import first_session_updates, normalise_session
+from tests.support.sdk_capture import normalise_session, session_updates
 
 pytest.importorskip("agents.realtime")  # the optional SDK; the rest of the suite runs without it
 
@@ -80,21 +81,17 @@ def test_imported_folder_validates_and_sends_what_the_sdk_sends(name: str, modul
     assert report.errors == (), render_issues(report.issues)
 
     agent, kwargs = sdk_side(name)
-    sdk, ours = first_session_updates(agent, out, **kwargs)
-    sdk_session, our_session = normalise_session(sdk), normalise_session(ours)
-    # field by field first, so a failure names what differs
-    assert our_session.get("instructions") == sdk_session.get("instructions")
-    assert our_session["tools"] == sdk_session["tools"]
-    assert our_session.get("audio") == sdk_session.get("audio")
-    assert our_session.get("output_modalities") == sdk_session.get("output_modalities")
-    assert our_session == sdk_session
-
-    # every agent's literal instructions render back to the SDK string (Jinja syntax escaped)
-    graph = report.graph
-    assert graph is not None
-    for sdk_agent in reachable(agent):
-        if isinstance(sdk_agent.instructions, str):
-            assert graph.agents[sdk_agent.name].instructions.render({}) == sdk_agent.instructions
+    agents = reachable(agent)
+    sdk_updates, our_updates = session_updates(agents, out, **kwargs)
+    assert len(sdk_updates) == len(our_updates) == len(agents)
+    for sdk_agent, sdk, ours in zip(agents, sdk_updates, our_updates, strict=True):
+        sdk_session, our_session = normalise_session(sdk), normalise_session(ours)
+        # field by field first, so a failure names what differs
+        assert our_session.get("instructions") == sdk_session.get("instructions"), sdk_agent.name
+        assert our_session["tools"] == sdk_session["tools"], sdk_agent.name
+        assert our_session.get("audio") == sdk_session.get("audio"), sdk_agent.name
+        assert our_session.get("output_modalities") == sdk_session.get("output_modalities"), sdk_agent.name
+        assert our_session == sdk_session, sdk_agent.name
 
 
 def reachable(start: Any) -> list[Any]:

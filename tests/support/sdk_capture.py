@@ -12,7 +12,7 @@ import anyio
 
 from realtime_graph.transports import Simulator
 
-__all__ = ("RecordingSimulator", "first_session_updates", "normalise_session")
+__all__ = ("RecordingSimulator", "normalise_session", "session_updates")
 
 
 class _RecordingEngine:
@@ -44,50 +44,63 @@ class RecordingSimulator(Simulator):
         return _RecordingEngine(super().engine(model, call_id), self.received)
 
 
-async def _first_update(log: list[dict[str, Any]], start: int) -> dict[str, Any]:
+def _agent_updates(log: list[dict[str, Any]], start: int) -> list[dict[str, Any]]:
+    # the SDK's extra tracing-only update after session.created carries no instructions
+    return [e for e in log[start:] if e.get("type") == "session.update" and "instructions" in e.get("session", {})]
+
+
+async def _nth_update(log: list[dict[str, Any]], start: int, n: int) -> dict[str, Any]:
     with anyio.fail_after(10):
-        while True:
-            for event in log[start:]:
-                if event.get("type") == "session.update":
-                    return event
+        while len(updates := _agent_updates(log, start)) < n:
             await anyio.sleep(0.01)
+        return updates[n - 1]
 
 
-async def _sdk_update(url: str, log: list[dict[str, Any]], agent: Any, run_config: Mapping[str, Any] | None,
-                      initial_model_settings: Mapping[str, Any] | None) -> dict[str, Any]:
+async def _sdk_updates(url: str, log: list[dict[str, Any]], agents: list[Any], run_config: Mapping[str, Any] | None,
+                       initial_model_settings: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     from agents.realtime import RealtimeRunner
 
     start = len(log)
-    runner = RealtimeRunner(agent, config=dict(run_config) if run_config is not None else None)
+    runner = RealtimeRunner(agents[0], config=dict(run_config) if run_config is not None else None)
     model_config: dict[str, Any] = {"url": f"{url}?model=gpt-realtime", "api_key": "sk-test"}
     if initial_model_settings is not None:
         model_config["initial_model_settings"] = dict(initial_model_settings)
     session = await runner.run(model_config=model_config)  # type: ignore[arg-type]
     async with session:
-        return await _first_update(log, start)
+        updates = [await _nth_update(log, start, 1)]
+        for n, agent in enumerate(agents[1:], start=2):
+            await session.update_agent(agent)
+            updates.append(await _nth_update(log, start, n))
+        return updates
 
 
-async def _our_update(url: str, log: list[dict[str, Any]], folder: Path) -> dict[str, Any]:
+async def _our_updates(url: str, log: list[dict[str, Any]], folder: Path, names: list[str]) -> list[dict[str, Any]]:
     from realtime_graph.config import load
     from realtime_graph.runtime import Runner
     from realtime_graph.transports import OpenAITransport
 
     start = len(log)
     runner = Runner(load(folder), transport=OpenAITransport(url=url, api_key="sk-test"))
-    async with runner.run():
-        return await _first_update(log, start)
+    async with runner.run() as session:
+        updates = [await _nth_update(log, start, 1)]
+        for n, name in enumerate(names[1:], start=2):
+            await session.update_agent(name)
+            updates.append(await _nth_update(log, start, n))
+        return updates
 
 
-def first_session_updates(agent: Any, folder: Path, *, run_config: Mapping[str, Any] | None = None,
-                          initial_model_settings: Mapping[str, Any] | None = None
-                          ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(sdk, ours)``: the first ``session.update`` each sends, one simulator for both."""
+def session_updates(agents: list[Any], folder: Path, *, run_config: Mapping[str, Any] | None = None,
+                    initial_model_settings: Mapping[str, Any] | None = None
+                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(sdk, ours)``: the first ``session.update`` each side sends for ``agents[0]``, then the one
+    ``update_agent`` sends for each further agent (the SDK's agent objects, our agents by the same
+    name), one simulator for both."""
     simulator = RecordingSimulator()
 
-    async def main() -> tuple[dict[str, Any], dict[str, Any]]:
+    async def main() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         async with simulator.serve() as url:
-            sdk = await _sdk_update(url, simulator.received, agent, run_config, initial_model_settings)
-            ours = await _our_update(url, simulator.received, folder)
+            sdk = await _sdk_updates(url, simulator.received, agents, run_config, initial_model_settings)
+            ours = await _our_updates(url, simulator.received, folder, [a.name for a in agents])
             return sdk, ours
 
     return anyio.run(main)

@@ -36,7 +36,6 @@ ALLOWED: dict[str, set[str]] = {
 # third-party module -> package areas allowed to import it
 THIRD_PARTY: dict[str, tuple[str, ...]] = {
     "yaml": ("config", "transports.simulator", "cli", "scenarios", "sdk_import"),
-    "agents": ("config", "sdk_import"),
     "jsonschema": ("config", "scenarios"),
     "jinja2": ("config",),
     "websockets": ("transports.openai", "transports.simulator", "telephony.fakes"),
@@ -47,6 +46,8 @@ THIRD_PARTY: dict[str, tuple[str, ...]] = {
     "starlette": ("serve.serve_app", "serve.browser_channel"),
     "uvicorn": ("serve.serve_host",),
     "prometheus_client": ("serve.serve_metrics",),
+    # openai-agents (the `sdk` extra): SDK objects as entrypoints (sdkobj branch), and `rtgraph import`
+    "agents": ("config.sdk_objects", "sdk_import"),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -28,10 +29,14 @@ def import_agent(target: str, run_config: str | None, output: str, force: bool) 
     try:
         from ..config import render_issues, validate
         from ..config.report import plural
-        from ..sdk_import import import_sdk_agent, write_definition
+        from ..sdk_import import import_sdk_agent, stale_files, write_definition
 
         definition = import_sdk_agent(target, run_config=run_config)
-        written = write_definition(definition, output, force=force)
+        folder = Path(output)
+        stale = stale_files(definition, folder) if force and folder.is_dir() else []
+        written = write_definition(definition, folder, force=force)
+        for path in stale:
+            click.echo(f"removed {path} (an earlier import's file)")
         for path in written:
             click.echo(f"wrote {path}")
         for note in definition.notes:

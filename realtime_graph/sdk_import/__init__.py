@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .sdk_importer import DefinitionFile, ImportedDefinition, import_sdk_agent
 from .sdk_lookup import SdkImportError
-from .sdk_writer import render_file, write_definition
+from .sdk_writer import render_file, stale_files, write_definition
 
 __all__ = ("DefinitionFile", "ImportedDefinition", "SdkImportError", "import_sdk_agent", "render_file",
-           "write_definition")
+           "stale_files", "write_definition")

@@ -74,16 +74,19 @@ def test_notes_are_printed_and_written_and_the_folder_is_validated(app: Path) ->
 def test_a_non_empty_folder_needs_force(app: Path) -> None:
     (app / "out").mkdir()
     (app / "out" / "keep.yaml").write_text("mine\n")
+    (app / "out" / "old_agent.yaml").write_text("# Written by `rtgraph import rtg_cli_app:front`.\nkind: agent\n")
     refused = rtgraph(app, "import", "rtg_cli_app:front", "-o", "out")
     assert (refused.returncode, refused.stdout) == (1, "")
     assert refused.stderr == "rtgraph import: out is not empty; choose another folder with -o or pass --force to overwrite\n"
-    assert sorted(p.name for p in (app / "out").iterdir()) == ["keep.yaml"]
+    assert sorted(p.name for p in (app / "out").iterdir()) == ["keep.yaml", "old_agent.yaml"]
 
     forced = rtgraph(app, "import", "rtg_cli_app:front", "-o", "out", "--force")
     assert sorted(p.name for p in (app / "out").iterdir()) == ["front.yaml", "graph.yaml", "helper.yaml", "keep.yaml"]
-    # keep.yaml is not a definition of ours: validation reports it, and the exit status says so
+    # a file an earlier import wrote is replaced or removed; keep.yaml is not ours: validation
+    # reports it, and the exit status says so
     assert forced.returncode == 1
     assert "out/keep.yaml:1:1: error RG113" in forced.stdout
+    assert forced.stdout.startswith("removed out/old_agent.yaml (an earlier import's file)\nwrote out/front.yaml\n")
 
 
 @pytest.mark.slow

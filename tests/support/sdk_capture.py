@@ -128,9 +128,12 @@ def normalise_session(event: Mapping[str, Any]) -> dict[str, Any]:
     - tool order and descriptions' surrounding whitespace (the SDK's default handoff description
       ends with a space when the target has no ``handoff_description``; rtgraph strips it).
     - an empty ``required: []`` in a parameterless handoff schema (the SDK's strict-schema pass adds it).
+    - ``null`` for unset prompt fields (the SDK sends ``"version": null``; rtgraph leaves the key out).
     """
     session = copy.deepcopy(dict(event["session"]))
     session.pop("model", None)
     session.pop("tracing", None)
     session["tools"] = _strip_descriptions(session.get("tools") or [])
+    if isinstance(session.get("prompt"), dict):
+        session["prompt"] = {k: v for k, v in session["prompt"].items() if v is not None}
     return session

@@ -46,7 +46,8 @@ def _sdk_types() -> SdkTypes:
         from agents import FunctionTool, Handoff, OutputGuardrail
         from agents.realtime import RealtimeAgent
     except ImportError:
-        raise SdkImportError("rtgraph import needs the OpenAI Agents SDK: pip install openai-agents") from None
+        raise SdkImportError("rtgraph import needs the OpenAI Agents SDK: pip install 'realtime-graph[sdk]' "
+                             "(or openai-agents)") from None
     return SdkTypes(realtime_agent=RealtimeAgent, handoff=Handoff, function_tool=FunctionTool,
                     output_guardrail=OutputGuardrail)
 

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("agents.realtime")
-
 ROOT = Path(__file__).resolve().parents[2]
 
 APP = '''

@@ -24,8 +24,6 @@ from realtime_graph.sdk_import.sdk_lookup import closure_values
 from tests.sdk_import.examples import EXAMPLES
 from tests.support.sdk_capture import normalise_session, session_updates
 
-pytest.importorskip("agents.realtime")  # the optional SDK; the rest of the suite runs without it
-
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -16,8 +16,6 @@ from realtime_graph.config import render_issues, validate
 from realtime_graph.sdk_import import SdkImportError, import_sdk_agent, render_file, write_definition
 from realtime_graph.sdk_import.sdk_agents import escape_template
 
-pytest.importorskip("agents.realtime")
-
 FEATURES = '''
 from pydantic import BaseModel
 from agents import GuardrailFunctionOutput, HostedMCPTool, WebSearchTool, function_tool, output_guardrail
@@ -222,3 +220,10 @@ def test_bad_targets_are_one_line_errors(features: Path) -> None:
         import_sdk_agent("rtg_features")
     with pytest.raises(SdkImportError, match=r"^rtg_features:support is a RealtimeAgent, not a RealtimeRunConfig"):
         import_sdk_agent("rtg_features:support", run_config="rtg_features:support")
+
+
+def test_without_the_sdk_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "agents", None)  # what an environment without openai-agents sees
+    with pytest.raises(SdkImportError, match=r"^rtgraph import needs the OpenAI Agents SDK: "
+                                             r"pip install 'realtime-graph\[sdk\]' \(or openai-agents\)$"):
+        import_sdk_agent("anything:agent")

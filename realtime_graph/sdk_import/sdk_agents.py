@@ -29,7 +29,6 @@ class SdkTypes:
     realtime_agent: Any
     handoff: Any
     function_tool: Any
-    output_guardrail: Any
 
 
 @dataclass

@@ -43,13 +43,12 @@ class ImportedDefinition:
 
 def _sdk_types() -> SdkTypes:
     try:
-        from agents import FunctionTool, Handoff, OutputGuardrail
+        from agents import FunctionTool, Handoff
         from agents.realtime import RealtimeAgent
     except ImportError:
         raise SdkImportError("rtgraph import needs the OpenAI Agents SDK: pip install 'realtime-graph[sdk]' "
                              "(or openai-agents)") from None
-    return SdkTypes(realtime_agent=RealtimeAgent, handoff=Handoff, function_tool=FunctionTool,
-                    output_guardrail=OutputGuardrail)
+    return SdkTypes(realtime_agent=RealtimeAgent, handoff=Handoff, function_tool=FunctionTool)
 
 
 def _file_names(docs: list[AgentDocument]) -> list[str]:

@@ -1,5 +1,7 @@
 """Four SDK-style realtime apps, modelled on the OpenAI Agents SDK's own examples (browser app,
-CLI demo, Twilio Media Streams, Twilio SIP), as module sources the tests write to disk and import.
+CLI demo, Twilio Media Streams, Twilio SIP), and one with the SDK features beyond them (dynamic
+instructions, typed handoff input, callable enablement, prompt, more session settings), as
+module sources the tests write to disk and import.
 
 Each is what a user would have: module-level ``@function_tool`` objects, agents, and the settings
 they pass as ``RealtimeRunConfig`` or ``model_config["initial_model_settings"]``.
@@ -172,9 +174,72 @@ SESSION_SETTINGS = {
 }
 '''
 
+# Beyond the SDK's examples: the SDK features issue 8 makes declarable, in one app.
+FEATURES = '''
+from typing import Annotated
+
+from pydantic import BaseModel
+
+from agents import GuardrailFunctionOutput, function_tool, output_guardrail
+from agents.realtime import RealtimeAgent, realtime_handoff
+
+
+class Escalation(BaseModel):
+    reason: str
+    priority: int = 1
+
+
+def on_escalate(ctx, data: Escalation) -> None:
+    pass
+
+
+def billing_open(ctx, agent) -> bool:
+    return True
+
+
+def instructions(ctx, agent) -> str:
+    return f"You are the {agent.name} desk. Be brief."
+
+
+@function_tool(needs_approval=True)
+def refund(order_id: Annotated[str, "The order to refund"], amount: float) -> str:
+    """Refund part of an order."""
+    return "refunded"
+
+
+@output_guardrail
+def no_card_numbers(ctx, agent, output) -> GuardrailFunctionOutput:
+    return GuardrailFunctionOutput(output_info=None, tripwire_triggered="4111" in output)
+
+
+billing = RealtimeAgent(name="Billing", handoff_description="Refunds and invoices.",
+                        instructions=instructions, tools=[refund])
+front_desk = RealtimeAgent(
+    name="Front Desk",
+    instructions=instructions,
+    handoffs=[realtime_handoff(billing, input_type=Escalation, on_handoff=on_escalate, is_enabled=billing_open)],
+    prompt={"id": "pmpt_123", "version": "4", "variables": {"tone": "warm"}},
+)
+billing.handoffs = [front_desk]
+
+RUN_CONFIG = {
+    "model_settings": {
+        "voice": "cedar",
+        "speed": 1.1,
+        "max_output_tokens": 1024,
+        "tool_choice": "auto",
+        "output_audio_format": "g711_alaw",
+        "input_audio_noise_reduction": {"type": "far_field"},
+        "input_audio_transcription": {"model": "gpt-4o-transcribe", "language": "en"},
+    },
+    "output_guardrails": [no_card_numbers],
+}
+'''
+
 EXAMPLES: dict[str, Example] = {
     "browser_app": Example("rtg_sdk_app", APP, "assistant_agent", "RUN_CONFIG", "run_config"),
     "cli_demo": Example("rtg_sdk_cli", CLI, "agent", "MODEL_CONFIG", "model_config"),
     "twilio": Example("rtg_sdk_twilio", TWILIO, "agent", "INITIAL_MODEL_SETTINGS", "model_settings"),
     "twilio_sip": Example("rtg_sdk_sip", SIP, "triage_agent", "SESSION_SETTINGS", "model_settings"),
+    "sdk_features": Example("rtg_sdk_features", FEATURES, "front_desk", "RUN_CONFIG", "run_config"),
 }

@@ -220,6 +220,10 @@ def build_hooks(raw: Mapping[str, Any] | str, doc: Document, base: JsonPath, res
     return Hooks(**resolved)
 
 
+def _is_sdk_hooks(obj: object) -> bool:
+    return any(cls.__module__.startswith("agents.") and "Hooks" in cls.__name__ for cls in type(obj).__mro__)
+
+
 def _hooks_object(ref: str, doc: Document, path: JsonPath, resolver: EntrypointResolver, sink: IssueSink) -> Hooks:
     found = resolver.lookup(ref, doc, path)
     if found is None or not resolver.import_modules:
@@ -230,6 +234,8 @@ def _hooks_object(ref: str, doc: Document, path: JsonPath, resolver: EntrypointR
         sink.add("RG303", f"reading hooks object {ref!r} failed: {type(exc).__name__}: {exc}", doc, path)
         return Hooks()
     if not methods:
+        if _is_sdk_hooks(found.target):  # an SDK hooks subclass that overrides nothing: valid, does nothing
+            return Hooks()
         sink.add("RG304", f"{ref!r} defines no hook methods: it is of type {type(found.target).__name__}", doc, path,
                  hint="define on_agent_start, on_agent_end, on_tool_start, on_tool_end or on_handoff "
                       "(RunHooks), or on_start, on_end, ... (AgentHooks); or write hooks as a mapping")

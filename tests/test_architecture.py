@@ -27,6 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "scenarios": {"errors", "graph", "audio", "config", "runtime", "transports"},
     "serve": {"errors", "graph", "audio", "_lazy", "config", "transports", "runtime", "reload", "telephony"},
     "telephony": {"errors", "audio", "graph", "config", "transports", "runtime"},
+    "sdk_import": {"errors"},
     "cli": {"*"},
     "__init__": {"*"},
     "__main__": {"cli"},
@@ -34,7 +35,7 @@ ALLOWED: dict[str, set[str]] = {
 
 # third-party module -> package areas allowed to import it
 THIRD_PARTY: dict[str, tuple[str, ...]] = {
-    "yaml": ("config", "transports.simulator", "cli", "scenarios"),
+    "yaml": ("config", "transports.simulator", "cli", "scenarios", "sdk_import"),
     "jsonschema": ("config", "scenarios"),
     "jinja2": ("config",),
     "websockets": ("transports.openai", "transports.simulator", "telephony.fakes"),
@@ -46,6 +47,8 @@ THIRD_PARTY: dict[str, tuple[str, ...]] = {
                   "serve.twilio_call"),
     "uvicorn": ("serve.serve_host",),
     "prometheus_client": ("serve.serve_metrics",),
+    "agents": ("config.sdk_objects", "sdk_import"),  # openai-agents (the `sdk` extra): SDK objects, `rtgraph import`
+    "pydantic": ("config.typeschema", "telephony.fakes"),  # not a dependency: only for models the user names
 }
 
 

@@ -13,7 +13,7 @@ from .entrypoints import EntrypointResolver
 from .envrefs import has_reference, references_credential, to_secret
 from .issues import IssueSink
 from .settings import normalise_model_settings, transport_settings
-from .yamlsource import Document
+from .yamlsource import Document, JsonPath
 
 __all__ = ("GraphParts", "build_graph_parts", "declared_allow", "declared_variable_names")
 
@@ -60,13 +60,44 @@ def declared_allow(data: Any) -> tuple[str, ...] | None:
     return tuple(p for p in allow if isinstance(p, str))
 
 
-def _variables(doc: Document, sink: IssueSink, environ: Mapping[str, str]) -> dict[str, Variable]:
+_TYPE_OF_CONSTANT: dict[type, str] = {str: "string", bool: "boolean", int: "integer", float: "number"}
+
+
+def _constant(name: str, raw: Mapping[str, Any], resolver: EntrypointResolver, doc: Document,
+              sink: IssueSink) -> tuple[bool, Any]:
+    """A ``default: {entrypoint: module:NAME}`` resolved now: ``(ok, value)``; only str, int,
+    float and bool constants (templates get plain data, never arbitrary objects)."""
+    path = ("variables", name, "default", "entrypoint")
+    ref = raw["default"]["entrypoint"]
+    ok, value = resolver.resolve_constant(ref, doc, path)
+    if not ok or (value is None and not resolver.import_modules):
+        return ok, None
+    if type(value) not in _TYPE_OF_CONSTANT:
+        sink.add("RG505", f"default of variable {name!r} comes from {ref!r}, which is of type "
+                 f"{type(value).__name__}", doc, path,
+                 hint="point at a str, int, float or bool constant (or compute the text in "
+                      "`instructions: {entrypoint: module:function}`)")
+        return False, None
+    return True, value
+
+
+def _variables(doc: Document, sink: IssueSink, environ: Mapping[str, str],
+               resolver: EntrypointResolver) -> dict[str, Variable]:
     out: dict[str, Variable] = {}
     for name, raw in doc.data.get("variables", {}).items():
-        path = ("variables", name, "default")
+        path: JsonPath = ("variables", name, "default")
         kind = raw.get("type", "string")
         default = raw.get("default")
-        if isinstance(default, str) and has_reference(default):
+        from_constant = isinstance(default, dict)
+        ok = True
+        if from_constant:
+            ok, default = _constant(name, raw, resolver, doc, sink)
+            if "type" not in raw and default is not None:
+                kind = _TYPE_OF_CONSTANT[type(default)]
+            path = (*path, "entrypoint")
+        if not ok:
+            default = None  # still declared: templates using it get no undeclared-variable error
+        elif isinstance(default, str) and not from_constant and has_reference(default):
             default = to_secret(default, doc, path, sink, environ)
         elif default is not None and (not isinstance(default, _PYTHON_TYPES[kind])
                                       or (kind != "boolean" and isinstance(default, bool))):
@@ -97,11 +128,13 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
         connect_timeout=parse_duration(run_raw.get("timeouts", {}).get("connect", 10)),
         first_event_timeout=parse_duration(run_raw.get("timeouts", {}).get("first_event", 10)),
         response_timeout=parse_duration(run_raw.get("timeouts", {}).get("response", 30)),
+        instructions_timeout=parse_duration(run_raw.get("timeouts", {}).get("instructions", 5)),
     )
     return GraphParts(
         start=data["start"],
-        variables=freeze(_variables(doc, sink, environ)),
-        model_settings=normalise_model_settings(data.get("model_settings", {}), doc, ("model_settings",), sink),
+        variables=freeze(_variables(doc, sink, environ, resolver)),
+        model_settings=normalise_model_settings(data.get("model_settings", {}), doc, ("model_settings",), sink,
+                                                environ),
         run=run,
         output_guardrails=build_guardrails(data.get("output_guardrails", []), doc, ("output_guardrails",),
                                            resolver, sink),

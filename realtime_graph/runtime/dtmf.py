@@ -77,7 +77,7 @@ class DtmfRouter:
         try:
             if target is None:  # a hand-built graph; the loader reports this as RG610
                 raise LookupError(f"agent {name!r} is not in the graph")
-            switch = self._switch.prepare(target)
+            switch = await self._switch.prepare(target)
         except Exception as exc:  # a template that fails to render: no switch, the caller hears nothing new
             self._seam.error(f"dtmf handoff to {name!r} failed: {describe(exc)}", kind="dtmf_handoff")
             return

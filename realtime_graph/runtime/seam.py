@@ -97,6 +97,9 @@ class Seam:
             if entrypoint is None:
                 continue
             try:
-                await call_entrypoint(entrypoint, event)
+                if entrypoint.takes_context:  # an SDK-shaped hook: (context, agent, ...) after adaptation
+                    await call_entrypoint(entrypoint, event, self.call_context(agent))
+                else:
+                    await call_entrypoint(entrypoint, event)
             except Exception as exc:  # user code must never crash the session
                 self.error(f"hook {hook} ({entrypoint.ref}) failed: {describe(exc)}")

@@ -38,7 +38,7 @@ from .output_guardrails import OutputGuardrails
 from .playback import PlaybackTracker
 from .reader import ServerEventReader, adopt_live
 from .seam import Seam
-from .session_config import build_session, connect_model, instruction_values
+from .session_config import connect_model
 from .state import SessionState
 from .turns import Turns
 
@@ -89,10 +89,7 @@ class Session:
         if self._stack is not None:
             raise SessionError("a session can be entered only once; call runner.run() again")
         state = self._state
-        state.values = instruction_values(state.graph, state.context)
-        initial = build_session(state.graph, state.agent, state.values, call_id=state.call_id,
-                                include_tracing=True)
-        self._switch.lock(initial)
+        initial = await self._switch.initial()
         call_id = state.call_id
         request = ConnectRequest(call_id=call_id) if call_id else ConnectRequest(model=state.model)
         stack = AsyncExitStack()
@@ -271,7 +268,7 @@ class Session:
         if agent is None:
             raise SessionError(f"no agent named {name!r} in the graph; "
                                f"agents: {', '.join(self._state.graph.agents)}")
-        await self._switch.commit(self._switch.prepare(agent))
+        await self._switch.commit(await self._switch.prepare(agent))
 
     async def send_raw(self, event: Mapping[str, Any]) -> None:
         """Send a raw client event; a raw ``response.create`` is sequenced like the session's own."""

@@ -21,6 +21,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import IO, Literal
 
 from .base import ClientEvent, Connection, ConnectRequest, ServerEvent, Transport
+from .protocol import redact_secrets
 
 __all__ = ("CassetteWriter", "RecordingConnection", "RecordingTransport")
 
@@ -38,7 +39,9 @@ class CassetteWriter:
         stream.write(self._dumps(header) + "\n")
 
     def record(self, direction: Literal["client", "server"], event: ClientEvent | ServerEvent) -> None:
-        line = self._dumps({"t": round(time.monotonic() - self._t0, 6), "dir": direction, "event": event})
+        # hosted tools' credentials (resolved ${ENV} values) never reach the file
+        line = self._dumps({"t": round(time.monotonic() - self._t0, 6), "dir": direction,
+                            "event": redact_secrets(event) if "session" in event else event})
         self._stream.write(line + "\n")
 
 

@@ -272,8 +272,11 @@ async def test_get_webhooks_sign_the_query_and_large_forms_are_413() -> None:
 
 async def test_draining_server_answers_busy() -> None:
     async with serving(_graph()) as url:
-        url.server.drain()
-        busy = await dial_voice(url.path("/twilio/voice"), auth_token=TOKEN, form={"CallSid": "CA1"})
-        metrics = (await _get(url.path("/metrics"))).text
+        voice = url.path("/twilio/voice")
+        async with FakeTwilioPeer.dial(voice, auth_token=TOKEN, call_sid="CA1"):  # drain waits for this call
+            await _until(lambda: "session started" in url.log.getvalue())
+            url.server.drain()
+            busy = await dial_voice(voice, auth_token=TOKEN, form={"CallSid": "CA2"})
+            metrics = (await _get(url.path("/metrics"))).text
     assert (busy.status_code, busy.text) == (200, BUSY_TWIML)
     assert 'rtgraph_sessions_refused_total{channel="twilio",reason="draining"} 1.0' in metrics

@@ -72,7 +72,8 @@ def resolve_options(settings: ServeSettings, *, environ: Mapping[str, str], host
     defaults = ServeOptions()
     chosen_host = host or settings.host or defaults.host
     token = _token(settings.token, token_env, environ)
-    if token is None and not is_loopback(chosen_host):
+    # The token guards the browser channel; Twilio's endpoints check Twilio's own signatures.
+    if token is None and not is_loopback(chosen_host) and settings.browser:
         raise ServeConfigError(
             f"refusing to serve on {chosen_host} without a token: anyone who can reach it could talk to the "
             f"agents; add `serve: {{auth: {{token: \"${{{DEFAULT_TOKEN_ENV}}}\"}}}}` to the graph file and export "

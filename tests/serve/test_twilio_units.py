@@ -33,3 +33,15 @@ def test_request_and_stream_urls() -> None:
 def test_busy_answer_rejects_without_a_stream() -> None:
     assert BUSY_TWIML == '<?xml version="1.0" encoding="UTF-8"?><Response><Reject reason="busy"/></Response>'
     assert parse_stream_twiml(BUSY_TWIML) is None
+
+
+def test_a_public_twilio_only_server_needs_no_browser_token() -> None:
+    from realtime_graph.graph.model import ServeSettings
+    from realtime_graph.serve import ServeConfigError, resolve_options
+
+    options = resolve_options(ServeSettings(host="0.0.0.0", browser=False, public_url="https://v.example/"),
+                              environ={})
+    assert (options.token, options.browser, options.twilio, options.public_url) == (None, False, True,
+                                                                                    "https://v.example")
+    with pytest.raises(ServeConfigError, match=r"refusing to serve on 0\.0\.0\.0 without a token"):
+        resolve_options(ServeSettings(host="0.0.0.0"), environ={})

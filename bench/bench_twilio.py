@@ -1,7 +1,7 @@
 """Concurrent Twilio calls one ``rtgraph serve`` process holds at real-time pace.
 
-    python bench/bench_twilio.py --quick                 # N = 10, 50, 100; 5 s calls; 1 client process
-    python bench/bench_twilio.py --sessions 10 50 100 200 --seconds 10 --client-procs 2
+    python bench/bench_twilio.py --quick                 # N = 10, 50, 100; 5 s calls; 2 client processes
+    python bench/bench_twilio.py --sessions 10 25 50 100 200 --seconds 10 --client-procs 3
 
 Three processes (plus client workers): bench/_serve_upstream.py plays the Realtime API (after
 each session's first ``session.update``, one response of 100 ms µ-law deltas of 800 bytes on an
@@ -198,7 +198,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="N = 10, 50, 100; 5 s calls")
     parser.add_argument("--sessions", type=int, nargs="+", help="the N values to run")
     parser.add_argument("--seconds", type=float, help="assistant audio per call (default 5 quick, else 10)")
-    parser.add_argument("--client-procs", type=int, default=1, help="client worker processes (default 1)")
+    parser.add_argument("--client-procs", type=int, default=2, help="client worker processes (default 2)")
     args = parser.parse_args()
     sessions = args.sessions or ([10, 50, 100] if args.quick else [10, 50, 100, 200, 400])
     seconds = args.seconds or (5.0 if args.quick else 10.0)

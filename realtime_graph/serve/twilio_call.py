@@ -20,7 +20,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ..errors import ConnectError, ConnectionLost, SessionError
+from ..errors import ConnectError, SessionError, TransportError
 from ..graph.model import Graph
 from ..runtime import PlaybackTracker, Runner, Session
 from ..runtime import events as ev
@@ -197,7 +197,7 @@ class TwilioCall:
                     put(pacer.interrupt())
                 elif type(event) is ev.HandoffEvent:
                     self.agent = event.to_agent.name
-        except ConnectionLost:
+        except TransportError:  # ConnectionLost, or a failure while reading
             metrics.transport_errors.labels("connection_lost").inc()
             self._finish("transport_error", _Close(1011, "connection lost"))
             return
@@ -206,6 +206,14 @@ class TwilioCall:
     # -- Twilio → session -----------------------------------------------------------------
 
     async def _pump_twilio(self, session: Session) -> None:
+        try:
+            await self._read_twilio(session)
+        except (TransportError, SessionError) as exc:  # the Realtime connection failed under a send
+            self._owner.metrics.transport_errors.labels("connection_lost").inc()
+            self._owner.log.write("transport error", str(exc), id=self.session_id, channel=CHANNEL)
+            self._finish("transport_error", _Close(1011, "connection lost"))
+
+    async def _read_twilio(self, session: Session) -> None:
         ws, pacer = self._ws, self.pacer
         tracker = session.playback_tracker
         pending = bytearray()

@@ -280,3 +280,20 @@ async def test_draining_server_answers_busy() -> None:
             metrics = (await _get(url.path("/metrics"))).text
     assert (busy.status_code, busy.text) == (200, BUSY_TWIML)
     assert 'rtgraph_sessions_refused_total{channel="twilio",reason="draining"} 1.0' in metrics
+
+
+async def test_a_lost_realtime_connection_ends_the_call_with_1011() -> None:
+    transport, _ = simulator("""
+    - actions:
+        - say: {text: "One moment.", audio_ms: 100}
+        - disconnect: {code: 1011, reason: "gone"}
+    """)
+    async with serving(_graph(), transport=transport) as url:
+        async with FakeTwilioPeer.dial(url.path("/twilio/voice"), auth_token=TOKEN, call_sid="CA8") as peer:
+            await peer.send_audio(_speech("hello", 600), realtime=False)
+            await _until(lambda: peer.ws.close_code is not None)
+        await _until(lambda: "session ended" in url.log.getvalue())
+        metrics = (await _get(url.path("/metrics"))).text
+    assert (peer.ws.close_code, peer.ws.close_reason) == (1011, "connection lost")
+    assert "outcome=transport_error" in url.log.getvalue()
+    assert 'rtgraph_transport_errors_total{code="connection_lost"} 1.0' in metrics

@@ -304,6 +304,11 @@ class RunSettings:
     """Seconds allowed for the server's first event, ``session.created`` (``run.timeouts.first_event``)."""
     response_timeout: float = 30.0
     """Seconds without progress on the response in flight before it is failed (``run.timeouts.response``)."""
+    tool_max_output_chars: int = 100_000
+    """A tool's output longer than this is cut, with a note the model sees (``run.tools.max_output_chars``)."""
+    tool_loop_lag_threshold: float = 0.5
+    """Seconds an ``async`` entrypoint may hold the event loop before an ``error`` event names it
+    (``run.tools.loop_lag_threshold``; 0 turns the report off)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from ..graph.model import Agent, CallContext
 from ..transports.base import ClientEvent, Connection
 from . import events as ev
 from .delivery import Delivery
+from .loop_watchdog import CURRENT, LoopWatchdog
 from .state import SessionState
 from .tools import call_entrypoint, describe
 
@@ -29,7 +30,7 @@ __all__ = ("Seam",)
 class Seam:
     """What helpers may do to the outside world on behalf of one session."""
 
-    __slots__ = ("_connection", "_delivery", "_events", "_idle", "_state", "_tg")
+    __slots__ = ("_connection", "_delivery", "_events", "_idle", "_state", "_tg", "_watchdog")
 
     def __init__(self, state: SessionState, delivery: Delivery) -> None:
         self._state = state
@@ -38,6 +39,8 @@ class Seam:
         self._events: MemoryObjectSendStream[ev.SessionEvent] | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._idle = anyio.Event()
+        self._watchdog = LoopWatchdog(lambda: state.graph.run.tool_loop_lag_threshold,
+                                      lambda message, extra: self.error(message, **extra))
 
     def attach(self, connection: Connection, events: MemoryObjectSendStream[ev.SessionEvent],
                tg: anyio.abc.TaskGroup) -> None:
@@ -59,9 +62,14 @@ class Seam:
         await self._connection.send(event)
 
     def start_soon(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
-        """Run ``fn(*args)`` as a task owned by the session's task group."""
+        """Run ``fn(*args)`` as a task owned by the session's task group (with the session's
+        loop watchdog current, so user coroutines it calls are timed)."""
         assert self._tg is not None
-        self._tg.start_soon(fn, *args)
+        self._tg.start_soon(self._owned, fn, *args, name=getattr(fn, "__qualname__", None))
+
+    async def _owned(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
+        CURRENT.set(self._watchdog)  # the task's own context copy: nothing outside sees it
+        await fn(*args)
 
     async def request_response(self, event: Mapping[str, Any] | None = None) -> None:
         """Ask for a ``response.create``, sequenced so only one is ever in flight."""

@@ -13,11 +13,12 @@ treat them as read-only. :meth:`SessionEventBase.to_dict` gives the JSON form us
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from ..graph.model import Agent, GuardrailResult
+    from ..redaction import Redactor
 
 __all__ = (
     "AgentEndEvent",
@@ -63,12 +64,17 @@ def _jsonable(value: Any) -> Any:
 class SessionEventBase:
     type: ClassVar[str]
     graph_version: str = ""
+    redactor: Redactor | None = field(default=None, repr=False, compare=False)
+    """Set by the session that emits the event: :meth:`to_dict` replaces secret values with it."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``rtgraph run --events json``), secret variable values redacted."""
         out: dict[str, Any] = {"type": self.type}
         for f in fields(self):
-            out[f.name] = _jsonable(getattr(self, f.name))
-        return out
+            if f.name != "redactor":
+                out[f.name] = _jsonable(getattr(self, f.name))
+        redactor = self.redactor
+        return redactor.data(out) if redactor else out
 
 
 @dataclass(slots=True, kw_only=True)

@@ -16,7 +16,7 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectSendStream
 
 from ..errors import SessionError
-from ..graph.model import Agent, CallContext
+from ..graph.model import Agent, CallContext, Graph
 from ..transports.base import ClientEvent, Connection
 from . import events as ev
 from .delivery import Delivery
@@ -24,13 +24,19 @@ from .loop_watchdog import CURRENT, LoopWatchdog
 from .state import SessionState
 from .tools import call_entrypoint, describe
 
-__all__ = ("Seam",)
+__all__ = ("Seam", "secret_values")
+
+
+def secret_values(graph: Graph, values: Mapping[str, Any]) -> dict[str, str]:
+    """The values of ``graph``'s secret variables (``Variable.secret``), by name."""
+    return {name: str(values[name]) for name, var in graph.variables.items()
+            if var.secret and values.get(name) is not None}
 
 
 class Seam:
     """What helpers may do to the outside world on behalf of one session."""
 
-    __slots__ = ("_connection", "_delivery", "_events", "_idle", "_state", "_tg", "_watchdog")
+    __slots__ = ("_connection", "_delivery", "_events", "_idle", "_redacting", "_state", "_tg", "_watchdog")
 
     def __init__(self, state: SessionState, delivery: Delivery) -> None:
         self._state = state
@@ -39,6 +45,7 @@ class Seam:
         self._events: MemoryObjectSendStream[ev.SessionEvent] | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._idle = anyio.Event()
+        self._redacting: Mapping[str, Any] | None = None
         self._watchdog = LoopWatchdog(lambda: state.graph.run.tool_loop_lag_threshold,
                                       lambda message, extra: self.error(message, **extra))
 
@@ -49,6 +56,8 @@ class Seam:
     def emit(self, event: ev.SessionEventBase) -> None:
         """Queue a session event stamped with the current graph version."""
         event.graph_version = self._state.graph.version
+        self._sync_secrets()
+        event.redactor = self._state.redactor
         self._delivery.emitted += 1
         try:
             self._events.send_nowait(event)  # type: ignore[union-attr, arg-type]
@@ -59,7 +68,16 @@ class Seam:
         """Send a client event."""
         if self._connection is None:
             raise SessionError("the session is not connected")
+        self._sync_secrets()  # before it reaches a recording connection
         await self._connection.send(event)
+
+    def _sync_secrets(self) -> None:
+        """Point the redactor at the secret values of the current ``values`` (a new dict whenever
+        the graph or the agent's values change, so an identity check is enough)."""
+        values = self._state.values
+        if values is not self._redacting:
+            self._redacting = values
+            self._state.redactor.update(secret_values(self._state.graph, values))
 
     def start_soon(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
         """Run ``fn(*args)`` as a task owned by the session's task group (with the session's

@@ -92,7 +92,8 @@ class Session:
                                 include_tracing=True)
         self._switch.lock(initial)
         call_id = state.call_id
-        request = ConnectRequest(call_id=call_id) if call_id else ConnectRequest(model=state.model)
+        request = (ConnectRequest(call_id=call_id, redactor=state.redactor) if call_id
+                   else ConnectRequest(model=state.model, redactor=state.redactor))
         stack = AsyncExitStack()
         await stack.__aenter__()
         self._stack = stack

@@ -25,8 +25,9 @@ __all__ = ("MIN_LENGTH", "Redactor", "marker")
 MIN_LENGTH = 4
 """Secret values shorter than this are not redacted."""
 
-_AUDIO_FIELDS = {"input_audio_buffer.append": "audio", "response.output_audio.delta": "delta"}
-"""Base64 audio in wire events: never text, and a chance match would corrupt the audio."""
+_AUDIO_FIELDS = {"input_audio_buffer.append": "audio", "response.output_audio.delta": "delta", "audio": "audio"}
+"""Base64 audio in wire events and in ``audio`` session events: never text, and a chance match
+would corrupt the audio."""
 
 
 def marker(name: str) -> str:

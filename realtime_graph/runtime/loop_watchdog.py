@@ -93,7 +93,9 @@ class _Timed:
             try:
                 value, error = (yield yielded), None
             except GeneratorExit:
-                self._coro.close()
+                close = getattr(self._coro, "close", None)
+                if close is not None:
+                    close()
                 raise
             except BaseException as exc:  # cancellation and anything else thrown in: pass it down
                 value, error = None, exc

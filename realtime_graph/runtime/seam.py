@@ -54,10 +54,14 @@ class Seam:
         self._connection, self._events, self._tg = connection, events, tg
 
     def emit(self, event: ev.SessionEventBase) -> None:
-        """Queue a session event stamped with the current graph version."""
+        """Queue a session event stamped with the current graph version and the session's
+        redactor (``to_dict`` redacts with it; an ``error`` event is redacted right here, since
+        its message is shown as is by consoles and the browser channel)."""
         event.graph_version = self._state.graph.version
         self._sync_secrets()
-        event.redactor = self._state.redactor
+        redactor = event.redactor = self._state.redactor
+        if redactor and type(event) is ev.ErrorEvent:
+            event.error = redactor.data(event.error)
         self._delivery.emitted += 1
         try:
             self._events.send_nowait(event)  # type: ignore[union-attr, arg-type]

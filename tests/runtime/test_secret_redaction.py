@@ -54,6 +54,8 @@ def test_json_escaped_forms_longest_first_short_values_and_audio_payloads() -> N
     assert redactor.text("abcd-long-abcd / long / 123") == "[redacted:outer] / [redacted:inner] / 123"
     audio = {"type": "input_audio_buffer.append", "audio": "xxlongxx"}
     assert redactor.data(audio) is audio  # base64 audio is never text
+    event = {"type": "audio", "audio": "xxlongxx", "item_id": "long"}
+    assert redactor.data(event) == {"type": "audio", "audio": "xxlongxx", "item_id": "[redacted:inner]"}
     assert redactor.data({"type": "response.output_audio_transcript.delta", "delta": "so long"}) == {
         "type": "response.output_audio_transcript.delta", "delta": "so [redacted:inner]"}
     assert not Redactor({"x": "abc"}) and Redactor({"x": "abcd"})
@@ -105,7 +107,9 @@ async def test_the_model_gets_the_value_events_and_the_cassette_get_the_marker(
     error = next(d for d in dicts if d["type"] == "error")
     assert error["error"]["message"] == ("An error occurred while running the tool 'leak': "
                                          "RuntimeError: auth failed for [redacted:api_key]")
-    assert next(e for e in got if e.type == "error").error["message"].endswith(KEY)  # the object is as-is
+    raw = next(e for e in got if e.type == "raw_model_event" and e.data["type"] == "session.updated")
+    assert raw.data["session"]["instructions"] == real  # event objects are as they happened ...
+    assert next(e for e in got if e.type == "error").error == error["error"]  # ... but error texts are shown as is
     lines = cassette.read_text(encoding="utf-8")
     assert KEY not in lines
     events = [json.loads(line) for line in lines.splitlines()[1:]]

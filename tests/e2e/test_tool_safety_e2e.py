@@ -70,6 +70,7 @@ async def test_the_blocking_tool_is_named_in_its_session_and_the_other_session_o
                                              "(run.tools.loop_lag_threshold is 0.3s)")
     assert [e for e in seen["b"] if e.type == "error"] == []
     assert _outputs(sim_a) == ["found"]  # no timeout set: the late result is used
+    assert _outputs(sim_b) == []
 
 
 async def test_non_finite_numbers_and_long_outputs_reach_the_wire_strict_and_capped(load_graph) -> None:

@@ -4,6 +4,7 @@ watchdog names a blocking ``async`` tool, the output cap, strict JSON (docs/runt
 from __future__ import annotations
 
 import math
+import re
 import sys
 import threading
 import time
@@ -79,7 +80,7 @@ async def test_the_watchdog_times_each_step_and_reports_only_long_ones() -> None
     watchdog = LoopWatchdog(lambda: 0.2, lambda message, extra: reports.append((message, dict(extra))))
 
     async def work() -> str:
-        await anyio.sleep(0.3)  # awaiting is not blocking: no report
+        await anyio.sleep(0.4)  # awaiting is not blocking: no report
         time.sleep(0.25)  # the blocking call under test
         await anyio.sleep(0)
         return "done"
@@ -88,7 +89,7 @@ async def test_the_watchdog_times_each_step_and_reports_only_long_ones() -> None
     assert len(reports) == 1
     message, extra = reports[0]
     assert message.startswith("tool 'work' blocked the event loop for 0.")
-    assert extra["kind"] == "loop_blocked" and extra["tool"] == "work" and 0.25 <= extra["blocked_seconds"] < 0.4
+    assert extra["kind"] == "loop_blocked" and extra["tool"] == "work" and 0.25 <= extra["blocked_seconds"] < 1
 
 
 async def test_the_watchdog_passes_exceptions_and_cancellation_through() -> None:
@@ -210,8 +211,9 @@ async def test_a_blocking_async_tool_is_named_by_the_watchdog_and_its_timeout_ap
     errors = [e.error for e in got if e.type == "error"]
     assert [(e["kind"], e["tool"], e["call_id"]) for e in errors] == [("loop_blocked", "blocking", "c1"),
                                                                       ("timeout", "blocking", "c1")]
-    assert errors[0]["message"].startswith("tool 'blocking' blocked the event loop for 0.4s "
-                                           "(run.tools.loop_lag_threshold is 0.3s)")
+    assert re.fullmatch(r"tool 'blocking' blocked the event loop for 0\.\ds \(run\.tools\.loop_lag_threshold is "
+                        r"0\.3s\); every session .*", errors[0]["message"])
+    assert 0.4 <= errors[0]["blocked_seconds"] < 1
 
 
 async def test_the_watchdog_can_be_turned_off() -> None:

@@ -13,6 +13,7 @@ treat them as read-only. :meth:`SessionEventBase.to_dict` gives the JSON form us
 from __future__ import annotations
 
 import base64
+import math
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -43,6 +44,8 @@ __all__ = (
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, float):  # strict JSON: NaN and the infinities are not JSON (null, as in tool outputs)
+        return value if math.isfinite(value) else None
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     if hasattr(value, "name") and hasattr(value, "instructions"):  # an Agent: its name is enough

@@ -239,8 +239,9 @@ async def test_outputs_are_capped_strict_and_the_raw_value_stays_in_tool_end() -
         "c1": "z" * 100 + "\n[Output truncated: the tool returned 250 characters; only the first 100 are shown.]",
         "c2": '{"mean": null}',
     }
-    ends = {e.call_id: e.output for e in got if e.type == "tool_end"}
-    assert ends["c1"] == "z" * 250 and math.isnan(ends["c2"]["mean"])
+    ends = {e.call_id: e for e in got if e.type == "tool_end"}
+    assert ends["c1"].output == "z" * 250 and math.isnan(ends["c2"].output["mean"])
+    assert ends["c2"].to_dict()["output"] == {"mean": None}  # --events json is strict JSON too
 
 
 async def test_a_timed_out_sync_tool_is_abandoned_and_the_session_closes_promptly() -> None:

@@ -130,3 +130,25 @@ async def test_a_context_value_for_a_secret_variable_is_the_one_redacted(monkeyp
         got = await events_until(session, lambda e: e.type == "raw_model_event"
                                  and e.data["type"] == "session.updated", raw=True)
     assert got[-1].to_dict()["data"]["session"]["instructions"] == f"key [redacted:api_key] and {KEY}"
+
+
+@pytest.mark.anyio
+async def test_the_redactor_follows_a_graph_update(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOP_API_KEY", KEY)
+    monkeypatch.delenv("COMPANY", raising=False)
+    before = load_string(GRAPH.replace('"${SHOP_API_KEY}"', "plain-value"))
+    assert not before.variables["api_key"].secret
+    scripted = ScriptedTransport(strict=False)
+    async with Runner(before, transport=scripted).run() as session:
+        scripted.push(_echo("plain-value"))
+        first = await events_until(session, lambda e: e.type == "raw_model_event"
+                                   and e.data["type"] == "session.updated", raw=True)
+        session.update_graph(load_string(GRAPH))
+        await events_until(session, lambda e: e.type == "graph_updated")
+        scripted.push(_echo(f"plain-value {KEY}"))
+        second = await events_until(session, lambda e: e.type == "raw_model_event"
+                                    and e.data["type"] == "session.updated", raw=True)
+    assert first[-1].to_dict()["data"]["session"]["instructions"] == "plain-value"
+    assert second[-1].to_dict()["data"]["session"]["instructions"] == "plain-value [redacted:api_key]"
+    update = [e for e in scripted.sent if e["type"] == "session.update"][-1]
+    assert update["session"]["instructions"] == f"You work for Acme. Call the shop with key {KEY}."

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import anyio
 import pytest
 
-from realtime_graph.graph.model import RunSettings
+from realtime_graph.graph.model import Hooks, RunSettings
 from realtime_graph.runtime import Runner
 from realtime_graph.runtime.loop_watchdog import LoopWatchdog, blocked_message
 from realtime_graph.runtime.tool_output import cap_text, model_text, serialise_output, strict_json, well_formed
 from realtime_graph.runtime.tools import run_in_daemon_thread
 from realtime_graph.transports.scripted import ScriptedTransport
-from tests.support.builders import agent, events_until, function_call, graph, tool
+from tests.support.builders import agent, entry, events_until, function_call, graph, tool
 
 pytestmark = pytest.mark.anyio
 
@@ -185,6 +185,30 @@ async def test_base_exceptions_from_tools_are_contained_like_exceptions() -> Non
     assert errors == [("c1", "exception"), ("c2", "exception"), ("c3", "exception"), ("c4", "exception")]
     assert transport.sent[-1]["type"] == "conversation.item.create"  # the session went on: send_message
     assert transport.sent[-1]["item"]["content"][0]["text"] == "still here?"
+
+
+async def test_hooks_and_approval_checks_contain_base_exceptions_too() -> None:
+    def hook(event) -> None:
+        raise SystemExit(3)
+
+    async def check(arguments, context) -> bool:
+        raise KeyboardInterrupt
+
+    def fine() -> str:
+        return "ok"
+
+    g = graph(agent(tools=[tool(fine, needs_approval=entry(check))]), hooks=Hooks(on_tool_start=entry(hook)))
+    transport = ScriptedTransport(strict=False)
+    async with Runner(g, transport=transport).run() as session:
+        transport.push(function_call("r1", "c1", "fine"))
+        asked = await events_until(session, lambda e: e.type == "tool_approval_required")
+        await session.approve_tool_call("c1")
+        ran = await events_until(session, lambda e: e.type == "tool_end")
+    assert [e.error["message"] for e in asked + ran if e.type == "error"] == [
+        "needs_approval check for tool 'fine' failed (KeyboardInterrupt); asking for approval",
+        f"hook on_tool_start ({entry(hook).ref}) failed: SystemExit: 3",
+    ]
+    assert _outputs(transport) == {"c1": "ok"}
 
 
 async def test_a_tool_raising_cancelled_error_by_itself_is_an_ordinary_failure() -> None:

@@ -18,7 +18,7 @@ sets in every task it owns, so :func:`~.tools.call_entrypoint` needs no extra ar
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Coroutine, Generator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -58,8 +58,8 @@ class LoopWatchdog:
             self._report(blocked_message(label, seconds, threshold),
                          {"kind": "loop_blocked", **extra, "blocked_seconds": round(seconds, 3)})
 
-    async def watch(self, coro: Coroutine[Any, Any, T], label: str, extra: Mapping[str, Any]) -> T:
-        """Await ``coro``, timing each of its steps."""
+    async def watch(self, coro: Awaitable[T], label: str, extra: Mapping[str, Any]) -> T:
+        """Await ``coro`` (a coroutine or any awaitable), timing each of its steps."""
         result: T = await _Timed(self, coro, label, extra)
         return result
 
@@ -69,7 +69,7 @@ class _Timed:
 
     __slots__ = ("_coro", "_extra", "_label", "_watchdog")
 
-    def __init__(self, watchdog: LoopWatchdog, coro: Coroutine[Any, Any, Any], label: str,
+    def __init__(self, watchdog: LoopWatchdog, coro: Awaitable[Any], label: str,
                  extra: Mapping[str, Any]) -> None:
         self._watchdog, self._coro, self._label, self._extra = watchdog, coro, label, extra
 

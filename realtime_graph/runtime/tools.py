@@ -93,13 +93,13 @@ async def _call(entrypoint: Entrypoint, args: tuple[Any, ...], kwargs: dict[str,
     try:
         fn = entrypoint.resolve()
         if entrypoint.is_async or inspect.iscoroutinefunction(fn):
-            coro = fn(*args, **kwargs)
-            watchdog = CURRENT.get()
-            return await (coro if watchdog is None else watchdog.watch(coro, label, extra))
-        result = await run_in_daemon_thread(functools.partial(fn, *args, **kwargs), name=label)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+            result = fn(*args, **kwargs)
+        else:
+            result = await run_in_daemon_thread(functools.partial(fn, *args, **kwargs), name=label)
+            if not inspect.isawaitable(result):
+                return result
+        watchdog = CURRENT.get()  # an awaitable runs on the event loop: time its steps
+        return await (result if watchdog is None else watchdog.watch(result, label, extra))
     except Exception:
         raise
     except BaseException as exc:

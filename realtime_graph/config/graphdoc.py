@@ -129,6 +129,8 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
         first_event_timeout=parse_duration(run_raw.get("timeouts", {}).get("first_event", 10)),
         response_timeout=parse_duration(run_raw.get("timeouts", {}).get("response", 30)),
         instructions_timeout=parse_duration(run_raw.get("timeouts", {}).get("instructions", 5)),
+        tool_max_output_chars=run_raw.get("tools", {}).get("max_output_chars", 100_000),
+        tool_loop_lag_threshold=_lag_threshold(run_raw.get("tools", {}), doc, sink),
     )
     return GraphParts(
         start=data["start"],
@@ -142,6 +144,18 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
         transport=transport_settings(data.get("transport", {}), doc, sink, environ),
         serve=_serve(data.get("serve", {}), doc, sink, environ),
     )
+
+
+def _lag_threshold(tools: Mapping[str, Any], doc: Document, sink: IssueSink) -> float:
+    """``run.tools.loop_lag_threshold``: a duration, or ``false`` (0.0: never report)."""
+    raw = tools.get("loop_lag_threshold", 0.5)
+    if raw is False:
+        return 0.0
+    try:
+        return parse_duration(raw)
+    except ValueError as exc:
+        sink.add("RG506", str(exc), doc, ("run", "tools", "loop_lag_threshold"), hint="e.g. 500ms, 1s or false")
+        return 0.5
 
 
 def _serve(raw: Mapping[str, Any], doc: Document, sink: IssueSink, environ: Mapping[str, str]) -> ServeSettings:

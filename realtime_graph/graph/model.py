@@ -348,6 +348,11 @@ class RunSettings:
     """Seconds without progress on the response in flight before it is failed (``run.timeouts.response``)."""
     instructions_timeout: float = 5.0
     """Seconds a dynamic instructions or handoff ``enabled`` entrypoint may take (``run.timeouts.instructions``)."""
+    tool_max_output_chars: int = 100_000
+    """A tool's output longer than this is cut, with a note the model sees (``run.tools.max_output_chars``)."""
+    tool_loop_lag_threshold: float = 0.5
+    """Seconds an ``async`` entrypoint may hold the event loop before an ``error`` event names it
+    (``run.tools.loop_lag_threshold``; 0 turns the report off)."""
 
 
 @dataclass(frozen=True, slots=True)

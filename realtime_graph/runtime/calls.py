@@ -110,7 +110,9 @@ class ToolCalls:
         self._seam.emit(start)
         await self._seam.run_hooks("on_tool_start", agent, start)
         context = self._seam.call_context(agent, tool.name, call_id)
-        outcome, problem = await run_tool(tool, arguments, context, self._state.graph.run.tool_error_formatter)
+        run = self._state.graph.run
+        outcome, problem = await run_tool(tool, arguments, context, run.tool_error_formatter,
+                                          max_output_chars=run.tool_max_output_chars)
         if outcome.error is not None:
             self._seam.error(outcome.error.default_message, kind=outcome.error.kind, tool=tool.name, call_id=call_id)
         if problem:

@@ -91,7 +91,8 @@ class Session:
         state = self._state
         initial = await self._switch.initial()
         call_id = state.call_id
-        request = ConnectRequest(call_id=call_id) if call_id else ConnectRequest(model=state.model)
+        request = (ConnectRequest(call_id=call_id, redactor=state.redactor) if call_id
+                   else ConnectRequest(model=state.model, redactor=state.redactor))
         stack = AsyncExitStack()
         await stack.__aenter__()
         self._stack = stack
@@ -113,7 +114,7 @@ class Session:
             self._seam.attach(self._connection, send, self._tg)
             self._seam.emit(ev.HistoryUpdatedEvent(history=[]))
             adopt_live(state, initial)
-            self._tg.start_soon(self._read)
+            self._seam.start_soon(self._read)  # a seam task: user code it runs is watched
             await self._seam.send(protocol.session_update(initial))
             with anyio.move_on_after(run.first_event_timeout):
                 await self._reader.first_event.wait()

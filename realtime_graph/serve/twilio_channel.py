@@ -205,6 +205,9 @@ class TwilioChannel:
                                           start.call_sid, params)
         if not self._ledger.first_use(nonce, expiry):
             raise SignatureError("media stream token was already used (a replayed stream)")
+        if (start.encoding, start.sample_rate) != ("audio/x-mulaw", 8000):  # µ-law passes through untouched
+            raise PayloadError(f"media format {start.encoding} at {start.sample_rate} Hz is not supported: "
+                               f"the session speaks audio/x-mulaw at 8000 Hz")
         return StreamStart(stream_sid=start.stream_sid, call_sid=start.call_sid, account_sid=start.account_sid,
                            tracks=start.tracks, custom_parameters=params, encoding=start.encoding,
                            sample_rate=start.sample_rate)

@@ -297,3 +297,19 @@ async def test_a_lost_realtime_connection_ends_the_call_with_1011() -> None:
     assert (peer.ws.close_code, peer.ws.close_reason) == (1011, "connection lost")
     assert "outcome=transport_error" in url.log.getvalue()
     assert 'rtgraph_transport_errors_total{code="connection_lost"} 1.0' in metrics
+
+
+async def test_a_stream_in_another_media_format_is_refused() -> None:
+    async with serving(_graph()) as url:
+        answer = await dial_voice(url.path("/twilio/voice"), auth_token=TOKEN, form={"CallSid": "CA4"})
+        stream = parse_stream_twiml(answer.text)
+        assert stream is not None
+        async with websockets.connect(stream[0]) as ws:
+            await ws.send(json.dumps({"event": "start", "streamSid": "MZ4", "start": {
+                "streamSid": "MZ4", "callSid": "CA4", "customParameters": stream[1],
+                "mediaFormat": {"encoding": "audio/l16", "sampleRate": 16000, "channels": 1}}}))
+            with pytest.raises(websockets.ConnectionClosed):
+                await ws.recv()
+        assert (ws.close_code, ws.close_reason) == (1008, "bad message")
+    assert ("media format audio/l16 at 16000 Hz is not supported: the session speaks audio/x-mulaw at 8000 Hz"
+            in url.log.getvalue())

@@ -3,7 +3,8 @@
     python bench/bench_twilio.py --quick                 # N = 10, 50, 100; 5 s calls; 2 client processes
     python bench/bench_twilio.py --sessions 10 25 50 100 200 --seconds 10 --client-procs 3
 
-Three processes (plus client workers): bench/_serve_upstream.py plays the Realtime API (after
+Three kinds of process: bench/_serve_upstream.py plays the Realtime API (``--upstream-procs``
+of them on one port; after
 each session's first ``session.update``, one response of 100 ms µ-law deltas of 800 bytes on an
 absolute schedule), ``rtgraph serve`` (the real server, ``--transport openai --url`` upstream) in
 between, and this script's client workers play Twilio: per call a signed ``POST /twilio/voice``,
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import re
@@ -123,6 +125,8 @@ async def worker_main(base: str, first: int, count: int, frames: int, ramp: floa
     for i in range(count):
         tasks.append(asyncio.ensure_future(caller(first + i, base, frames, per[i], stop)))
         await asyncio.sleep(ramp)
+    await asyncio.sleep(0.5)  # the last calls' webhook, handshake and session start
+    print("streaming", flush=True)  # the parent starts its CPU window here
     own0, wall0 = time.process_time(), time.monotonic()
     _, late = await asyncio.wait(tasks, timeout=frames / FRAMES_PER_DELTA * PERIOD + 15)
     own1, wall1 = time.process_time(), time.monotonic()
@@ -151,11 +155,14 @@ def server_lag_share(base: str) -> tuple[float, int]:
     return float(le.group(1)) / float(count.group(1)), int(float(count.group(1)))
 
 
-def run(n: int, seconds: float, procs: int, folder: str) -> dict[str, float]:
+def run(n: int, seconds: float, procs: int, folder: str, upstream_procs: int = 2) -> dict[str, float]:
     deltas = int(seconds / PERIOD)
     frames = deltas * FRAMES_PER_DELTA
     upstream = [sys.executable, os.path.join(HERE, "_serve_upstream.py"), str(deltas), "800"]
-    with process(upstream, marker="ws://") as (_, up):
+    with process(upstream, marker="ws://") as (_, up), contextlib.ExitStack() as more:
+        port = up.split(":")[2].split("/")[0]
+        for _ in range(upstream_procs - 1):  # more processes on the same port (SO_REUSEPORT)
+            more.enter_context(process([*upstream, port], marker="ws://"))
         argv = [sys.executable, "-m", "realtime_graph", "serve", folder, "--transport", "openai", "--url", up,
                 "--port", "0", "--no-reload", "--max-sessions", "100000"]
         env = {"OPENAI_API_KEY": "x", "TWILIO_AUTH_TOKEN": TOKEN}
@@ -171,9 +178,11 @@ def run(n: int, seconds: float, procs: int, folder: str) -> dict[str, float]:
                      str(ramp)], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(
                          [os.path.dirname(HERE), os.environ.get("PYTHONPATH", "")])}))
                 first += count
-            time.sleep(n * 0.005 + 1.0)  # everyone connected and streaming
+            for w in workers:  # every call connected and streaming
+                assert w.stdout is not None
+                w.stdout.readline()
             cpu0, wall0, rss = cpu_seconds(pid), time.monotonic(), rss_kib(pid)
-            time.sleep(max(1.0, seconds - 2.5))
+            time.sleep(max(1.0, seconds - 2.0))
             cpu1, wall1 = cpu_seconds(pid), time.monotonic()
             outs = [json.loads(w.communicate()[0] or "{}") for w in workers]
             share, observed = server_lag_share(base)
@@ -199,6 +208,8 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, nargs="+", help="the N values to run")
     parser.add_argument("--seconds", type=float, help="assistant audio per call (default 5 quick, else 10)")
     parser.add_argument("--client-procs", type=int, default=2, help="client worker processes (default 2)")
+    parser.add_argument("--upstream-procs", type=int, default=2,
+                        help="fake Realtime API processes sharing one port (default 2)")
     args = parser.parse_args()
     sessions = args.sessions or ([10, 50, 100] if args.quick else [10, 50, 100, 200, 400])
     seconds = args.seconds or (5.0 if args.quick else 10.0)
@@ -207,7 +218,7 @@ def main() -> None:
         with open(os.path.join(folder, "bench.yaml"), "w") as f:
             f.write(GRAPH)
         for n in sessions:
-            r = run(n, seconds, args.client_procs, folder)
+            r = run(n, seconds, args.client_procs, folder, args.upstream_procs)
             rows.append(r)
             print(f"  N={n:4}: p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  server lag <= 50 ms "
                   f"{r['server_le_50ms'] * 100:6.2f} % of {r['server_observations']}  cpu/call "

@@ -1,9 +1,4 @@
-"""The Realtime side for bench_serve.py: ``python _serve_upstream.py N_DELTAS [DELTA_BYTES [PORT]]`` prints its URL.
-
-DELTA_BYTES (default 4800, 100 ms of PCM16 at 24 kHz) sizes each audio delta; bench_twilio.py
-passes 800 (100 ms of µ-law at 8 kHz). PORT (default 0: a free one) is bound with SO_REUSEPORT,
-so several of these processes can share one port and the kernel spreads connections over them
-(bench_twilio.py runs two: one Python process is otherwise the first thing to fall behind).
+"""The Realtime side for bench_serve.py: ``python _serve_upstream.py N_DELTAS`` prints its URL.
 
 After a connection's first ``session.update`` it streams one response of N_DELTAS 100 ms audio
 deltas (each followed by a transcript delta) on an absolute schedule (delta k at t0 + k * 100 ms,
@@ -64,10 +59,8 @@ async def stream(ws, n: int) -> None:  # type: ignore[no-untyped-def]
 
 async def main() -> None:
     n = int(sys.argv[1])
-    _server.AUDIO = base64.b64encode(bytes(int(sys.argv[2]) if len(sys.argv) > 2 else 4800)).decode()
-    port = int(sys.argv[3]) if len(sys.argv) > 3 else 0
-    async with serve(lambda ws: handler(ws, n), "127.0.0.1", port, max_size=None, compression=None,
-                     reuse_port=True) as server:
+    _server.AUDIO = base64.b64encode(bytes(4800)).decode()
+    async with serve(lambda ws: handler(ws, n), "127.0.0.1", 0, max_size=None, compression=None) as server:
         print(f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1/realtime?model=gpt-realtime", flush=True)
         await asyncio.Future()
 

@@ -3,7 +3,7 @@
     python bench/bench_twilio.py --quick                 # N = 10, 50, 100; 5 s calls; 2 client processes
     python bench/bench_twilio.py --sessions 10 25 50 100 200 --seconds 10 --client-procs 3
 
-Three kinds of process: bench/_serve_upstream.py plays the Realtime API (``--upstream-procs``
+Three kinds of process: bench/_twilio_upstream.py plays the Realtime API (``--upstream-procs``
 of them on one port; after
 each session's first ``session.update``, one response of 100 ms µ-law deltas of 800 bytes on an
 absolute schedule), ``rtgraph serve`` (the real server, ``--transport openai --url`` upstream) in
@@ -158,7 +158,7 @@ def server_lag_share(base: str) -> tuple[float, int]:
 def run(n: int, seconds: float, procs: int, folder: str, upstream_procs: int = 2) -> dict[str, float]:
     deltas = int(seconds / PERIOD)
     frames = deltas * FRAMES_PER_DELTA
-    upstream = [sys.executable, os.path.join(HERE, "_serve_upstream.py"), str(deltas), "800"]
+    upstream = [sys.executable, os.path.join(HERE, "_twilio_upstream.py"), str(deltas)]
     with process(upstream, marker="ws://") as (_, up), contextlib.ExitStack() as more:
         port = up.split(":")[2].split("/")[0]
         for _ in range(upstream_procs - 1):  # more processes on the same port (SO_REUSEPORT)

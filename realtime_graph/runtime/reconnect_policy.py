@@ -247,6 +247,6 @@ def replay_summary(counts: Mapping[str, int], resent: int) -> str:
     if counts.get("truncated"):
         words.append(f"{counts['truncated']} cut short")
     if resent:
-        words.append(f"{resent} unacknowledged event{'s' if resent != 1 else ''} resent")
+        words.append(f"{resent} client event{'s' if resent != 1 else ''} resent")
     return ", ".join(words)
 

@@ -11,6 +11,7 @@ Line shapes (stable: the acceptance tests and docs/run.md rely on them)::
     * tool get_weather -> Sunny, 21 C
     * interrupted
     * graph 3fa2c1d09b7e applied (kept: voice)
+    * reconnected after close 1011 (internal server error) (attempt 1): replayed 4 messages, 1 tool call
     ! guardrail tripped (no_secrets): ...
     ! error: ...
 
@@ -105,6 +106,8 @@ class TranscriptView:
             self.console.line(f"! error: {_clip(message or error)}")
         elif isinstance(event, ev.GraphUpdatedEvent):
             self.console.line(graph_applied_line(event))
+        elif isinstance(event, ev.ReconnectedEvent):
+            self.console.line(f"* {event.message}")
         elif isinstance(event, ev.InputAudioTimeoutTriggeredEvent):
             self.console.line("* no speech detected (input audio timeout)")
 

@@ -337,8 +337,9 @@ class Session:
     @property
     def is_idle(self) -> bool:
         """No response in progress, requested or awaiting its guardrails' verdicts; no tool
-        running or waiting for approval."""
-        return is_idle(response_busy=self._state.slot.busy, tools_busy=self._calls.busy,
+        running or waiting for approval; no reconnect under way."""
+        reconnecting = self._link is not None and not self._link.up
+        return is_idle(response_busy=self._state.slot.busy or reconnecting, tools_busy=self._calls.busy,
                        checks_pending=self._guardrails.pending)
 
     @property

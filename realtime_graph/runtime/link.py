@@ -22,6 +22,7 @@ MAX_HELD_AUDIO = 2**20
 """Base64 characters of input audio held while reconnecting (about 16 s of 24 kHz PCM16)."""
 
 _AUDIO = "input_audio_buffer.append"
+_CREATE = "conversation.item.create"
 
 
 class Link(Connection):
@@ -45,7 +46,7 @@ class Link(Connection):
                 raise self.failure
             self._hold(event)
             return
-        if self.reconnects:
+        if self.reconnects and event.get("type") == _CREATE:
             self.pending.sent(event)
         try:
             await self.current.send(event)
@@ -78,10 +79,12 @@ class Link(Connection):
         """Forget held events of type ``kind`` (the reconnect decides about responses itself)."""
         self._held = [e for e in self._held if e.get("type") != kind]
 
-    async def bring_up(self, connection: Connection, *, replayed_calls: frozenset[str]) -> list[ClientEvent]:
+    async def bring_up(self, connection: Connection, *, replayed_calls: frozenset[str],
+                       replayed_items: frozenset[str]) -> list[ClientEvent]:
         """Switch to ``connection`` and send every held event on it, in order (events held while
         this runs are sent too), then go up. Tool outputs the replay already carried
-        (``replayed_calls``) are not sent twice. Returns the events sent.
+        (``replayed_calls``) are not sent twice, nor truncates of replayed items (the replay
+        carries what was heard). Returns the events sent.
 
         :raises ConnectionLost: the new connection failed meanwhile (the rest stays held).
         """
@@ -90,8 +93,9 @@ class Link(Connection):
         while self._held:
             event = self._held[0]
             item = event.get("item")
-            duplicate = isinstance(item, dict) and item.get("type") == "function_call_output" \
-                and item.get("call_id") in replayed_calls
+            duplicate = (isinstance(item, dict) and item.get("type") == "function_call_output"
+                         and item.get("call_id") in replayed_calls) or (
+                event.get("type") == "conversation.item.truncate" and event.get("item_id") in replayed_items)
             if not duplicate:
                 await connection.send(event)
                 self.pending.sent(event)

@@ -274,7 +274,7 @@ class Reconnector:
             await connection.send(event)
         calls = frozenset(e["item"]["call_id"] for e in replay.events
                           if e["item"].get("type") == "function_call_output")
-        sent = await self._link.bring_up(connection, replayed_calls=calls)
+        sent = await self._link.bring_up(connection, replayed_calls=calls, replayed_items=replay.item_ids)
         for event in resend:
             self._link.pending.sent(event)
         return replay, sent

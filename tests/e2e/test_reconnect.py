@@ -14,7 +14,13 @@ from realtime_graph.errors import ConnectionLost, TransportError
 from realtime_graph.runtime import PlaybackTracker, Runner
 from realtime_graph.runtime.reconnect_policy import NOTE, NOTE_ID
 from realtime_graph.transports.simulator import SimulatorTransport, parse_script
-from realtime_graph.transports.simulator.faults import Drop, FaultySimulator, IgnoreResponseCreate
+from realtime_graph.transports.simulator.faults import (
+    DoneForAnotherId,
+    Drop,
+    FaultySimulator,
+    IgnoreResponseCreate,
+    StallMidAudio,
+)
 from tests.support.simulated import RecordingSimulator, kinds, until_ends, until_seen
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -338,3 +344,104 @@ async def test_messages_sent_while_reconnecting_follow_the_replay(load_graph) ->
         {"type": "response.create", "event_id": "rtg_response_create_2"},
     ]
     assert session.history[-1].content == [{"type": "audio", "transcript": "You said: are you there?"}]
+
+
+async def test_a_going_away_close_1001_ends_iteration_cleanly_yet_reconnects(load_graph) -> None:
+    graph, _ = load_graph(graph_yaml())
+    transport, sim = faulty(Drop(after="response.done", count=1, code=1001, reason="going away"))
+    with anyio.fail_after(10):
+        async with Runner(graph, transport=transport).run() as session:
+            await session.send_message("hello")
+            first = await until_seen(session, "reconnected")
+            after = await _turn(session, "again")
+    assert next(e for e in first if e.type == "reconnected").reason == "close 1001"
+    assert kinds(after, QUIET) == ["agent_start", "audio_end", "agent_end"]
+    assert sim.connections == 2
+
+
+async def test_a_drop_before_the_tool_call_was_complete_runs_the_tool_once(load_graph) -> None:
+    graph, module = load_graph(graph_yaml(agent=TOOLS), PAY.replace("DELAY", "0"))
+    transport, sim = faulty(Drop(after="response.function_call_arguments.done", count=1), script=PAY_SCRIPT)
+    with anyio.fail_after(10):
+        async with Runner(graph, transport=transport).run() as session:
+            await session.send_message("pay please")
+            events = await until_ends(session, 3)
+
+    assert len(module.RAN) == 1  # the unfinished call was never run; the retried response called again
+    reconnected = next(e for e in events if e.type == "reconnected")
+    assert (reconnected.replayed, reconnected.response_retried) == ({"user": 1}, True)
+    outputs = [e["item"] for e in sim.received_of("conversation.item.create")
+               if e["item"]["type"] == "function_call_output"]
+    assert len(outputs) == 1 and outputs[0] in [e.get("item") for e in sim.on_connection(2)]
+    assert [getattr(i, "role", i.type) for i in session.history] == ["user", "function_call", "assistant"]
+    assert session.history[1].output == f"paid {module.RAN[0]}"
+
+
+async def test_a_response_stalled_mid_audio_reconnects_and_the_turn_is_answered_again(load_graph) -> None:
+    graph, _ = load_graph(graph_yaml())
+    transport, sim = faulty(StallMidAudio(after_audio_deltas=1))
+    with anyio.fail_after(10):
+        async with Runner(graph, transport=transport).run() as session:
+            await session.send_message("hello")
+            events = await until_ends(session, 2)
+
+    assert kinds(events, QUIET | {"audio_end", "audio_interrupted"}) == [
+        "agent_start", "error", "agent_end", "reconnected", "agent_start", "agent_end"]
+    assert next(e for e in events if e.type == "error").error["kind"] == "response_timeout"
+    assert next(e for e in events if e.type == "reconnected").response_retried
+    assert [(i.role, i.status) for i in session.history] == [("user", "completed"), ("assistant", "completed")]
+    assert session.history[-1].content == [{"type": "audio", "transcript": "You said: hello"}]
+
+
+async def test_a_done_for_another_id_reconnects_and_keeps_the_finished_reply(load_graph) -> None:
+    graph, _ = load_graph(graph_yaml())
+    transport, sim = faulty(DoneForAnotherId())
+    with anyio.fail_after(10):
+        async with Runner(graph, transport=transport).run() as session:
+            await session.send_message("hello")
+            events = await until_seen(session, "reconnected")
+            after = await _turn(session, "again")
+
+    # The reply item was complete: it is replayed, and the model owes nothing (no second answer).
+    reconnected = next(e for e in events if e.type == "reconnected")
+    assert (reconnected.reason, reconnected.replayed, reconnected.response_retried) == (
+        "response_timeout", {"user": 1, "assistant": 1}, False)
+    assert kinds(after, QUIET) == ["agent_start", "audio_end", "agent_end"]
+    assert [i.content[0].get("transcript") or i.content[0].get("text") for i in session.history] == [
+        "hello", "You said: hello", "again", "You said: again"]
+
+
+HANDOFF_GRAPH = f"""
+kind: graph
+start: triage
+{RUN.format(extra="")}---
+kind: agent
+name: triage
+instructions: You route callers.
+handoffs: [billing]
+---
+kind: agent
+name: billing
+instructions: You handle billing.
+"""
+
+
+async def test_after_a_handoff_the_new_connection_gets_the_current_agents_session(load_graph) -> None:
+    graph, _ = load_graph(HANDOFF_GRAPH)
+    transport, sim = faulty(Drop(after="response.done", count=2))
+    with anyio.fail_after(10):
+        async with Runner(graph, transport=transport).run() as session:
+            await session.send_message("transfer me to billing")
+            first = await until_seen(session, "reconnected")
+            after = await _turn(session, "what do I owe?")
+
+    assert "handoff" in kinds(first, QUIET)
+    update = sim.on_connection(2)[0]
+    assert update["type"] == "session.update"
+    assert update["session"]["instructions"] == "You handle billing."
+    assert [i["item"].get("type") for i in sim.on_connection(2)[1:5]] == [
+        "message", "function_call", "function_call_output", "message"]
+    assert sim.on_connection(2)[3]["item"]["output"] == '{"assistant": "billing"}'
+    assert session.current_agent.name == "billing"
+    assert kinds(after, QUIET) == ["agent_start", "audio_end", "agent_end"]
+    assert next(e for e in after if e.type == "agent_start").agent.name == "billing"

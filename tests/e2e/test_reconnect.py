@@ -379,7 +379,7 @@ async def test_a_drop_before_the_tool_call_was_complete_runs_the_tool_once(load_
 
 async def test_a_response_stalled_mid_audio_reconnects_and_the_turn_is_answered_again(load_graph) -> None:
     graph, _ = load_graph(graph_yaml())
-    transport, sim = faulty(StallMidAudio(after_audio_deltas=1))
+    transport, _ = faulty(StallMidAudio(after_audio_deltas=1))
     with anyio.fail_after(10):
         async with Runner(graph, transport=transport).run() as session:
             await session.send_message("hello")
@@ -395,7 +395,7 @@ async def test_a_response_stalled_mid_audio_reconnects_and_the_turn_is_answered_
 
 async def test_a_done_for_another_id_reconnects_and_keeps_the_finished_reply(load_graph) -> None:
     graph, _ = load_graph(graph_yaml())
-    transport, sim = faulty(DoneForAnotherId())
+    transport, _ = faulty(DoneForAnotherId())
     with anyio.fail_after(10):
         async with Runner(graph, transport=transport).run() as session:
             await session.send_message("hello")

@@ -42,9 +42,10 @@ class Link(Connection):
 
     async def send(self, event: ClientEvent) -> None:
         if not self.up:
-            if self.failure is not None:
-                raise self.failure
-            self._hold(event)
+            if self.failure is None:
+                self._hold(event)
+            # else: the session is over (its failure is raised from the iterator; the public API
+            # refuses with SessionError): a tool finishing now has nowhere to send to.
             return
         if self.reconnects and event.get("type") == _CREATE:
             self.pending.sent(event)
@@ -70,7 +71,7 @@ class Link(Connection):
         self.up = False
 
     def fail(self, failure: TransportError) -> None:
-        """The session is over: held events are dropped, later sends raise ``failure``."""
+        """The session is over: held and later events are dropped."""
         self.failure = failure
         self.up = False
         self._held.clear()

@@ -29,7 +29,7 @@ from typing import Any
 
 import anyio
 
-from ..errors import ConnectError, ConnectionLost, TransportError
+from ..errors import ConnectError, ConnectionLost, RealtimeGraphError, TransportError
 from ..graph.model import ReconnectSettings
 from ..transports import protocol
 from ..transports.base import ClientEvent, Connection, ConnectRequest, ServerEvent, Transport
@@ -265,7 +265,10 @@ class Reconnector:
         if self.sideband_only:
             replay = Replay((), {})
         else:
-            config = self._session_config()
+            try:
+                config = self._session_config()
+            except RealtimeGraphError as exc:  # e.g. a template that no longer renders
+                raise TransportError(f"cannot rebuild the session after a reconnect: {exc}") from None
             replay = build_replay(state.history.items, state.history.heard)
             await connection.send(protocol.session_update(config))
             adopt_live(state, config)

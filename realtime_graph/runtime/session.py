@@ -256,6 +256,8 @@ class Session:
     def _require_open(self) -> None:
         if self._connection is None or self._closed:
             raise SessionError("the session is not open: use it inside 'async with runner.run() as session'")
+        if self._link is not None and self._link.failure is not None:
+            raise SessionError(f"the session has ended: {self._link.failure}")
 
     async def send_message(self, message: str | Mapping[str, Any]) -> None:
         """Send a user message (text, or ``{"role": "user", "content": [input_text/input_image...]}``)

@@ -15,9 +15,11 @@ from realtime_graph.runtime import PlaybackTracker, Runner
 from realtime_graph.runtime.reconnect_policy import NOTE, NOTE_ID
 from realtime_graph.transports.simulator import SimulatorTransport, parse_script
 from realtime_graph.transports.simulator.faults import (
+    CloseWith,
     DoneForAnotherId,
     Drop,
     FaultySimulator,
+    IgnoreItemCreate,
     IgnoreResponseCreate,
     StallMidAudio,
 )
@@ -445,3 +447,22 @@ async def test_after_a_handoff_the_new_connection_gets_the_current_agents_sessio
     assert session.current_agent.name == "billing"
     assert kinds(after, QUIET) == ["agent_start", "audio_end", "agent_end"]
     assert next(e for e in after if e.type == "agent_start").agent.name == "billing"
+
+
+async def test_an_item_the_old_server_never_acknowledged_is_sent_again(load_graph) -> None:
+    graph, _ = load_graph(graph_yaml())
+    # "second" never reaches the old server's conversation; its response.create closes the socket.
+    transport, sim = faulty(IgnoreItemCreate(times=1), CloseWith(1011, "internal server error"))
+    with anyio.fail_after(10):
+        async with Runner(graph, transport=transport).run() as session:
+            await session.send_message("second")
+            events = await until_ends(session)
+
+    reconnected = next(e for e in events if e.type == "reconnected")
+    assert (reconnected.replayed, reconnected.resent, reconnected.response_retried) == ({}, 1, True)
+    assert sim.on_connection(2)[1:] == [
+        NOTE_EVENT,
+        create({"type": "message", "role": "user", "content": [{"type": "input_text", "text": "second"}]}),
+        {"type": "response.create", "event_id": "rtg_response_create_2"},
+    ]
+    assert session.history[-1].content == [{"type": "audio", "transcript": "You said: second"}]

@@ -9,6 +9,7 @@ engine says, on the real WebSocket:
   without ``delta``, invalid base64), on connect or when a ``response.create`` arrives;
 - :class:`NoSessionCreated`: never send ``session.created`` (nor anything else on connect);
 - :class:`IgnoreResponseCreate`: never answer the first ``times`` ``response.create`` events;
+- :class:`IgnoreItemCreate`: never acknowledge (nor add) the first ``times`` ``conversation.item.create``;
 - :class:`StallMidAudio`: stop a response after ``after_audio_deltas`` audio deltas and send
   nothing more of it (no ``response.done``);
 - :class:`DoneForAnotherId`: send the response's ``response.done`` with another response id;
@@ -37,8 +38,8 @@ from .engine import SimulatorEngine
 from .server import EngineLike
 from .vocabulary import Batch
 
-__all__ = ("CloseWith", "DoneForAnotherId", "Drop", "Fault", "FaultyEngine", "FaultySimulator", "IgnoreResponseCreate",
-           "NoSessionCreated", "SendFrames", "StallMidAudio", "deep_json", "fault_budget")
+__all__ = ("CloseWith", "DoneForAnotherId", "Drop", "Fault", "FaultyEngine", "FaultySimulator", "IgnoreItemCreate",
+           "IgnoreResponseCreate", "NoSessionCreated", "SendFrames", "StallMidAudio", "deep_json", "fault_budget")
 
 _AUDIO_DELTA = "response.output_audio.delta"
 
@@ -66,6 +67,14 @@ class NoSessionCreated:
 @dataclass(frozen=True, slots=True)
 class IgnoreResponseCreate:
     """Swallow the first ``times`` ``response.create`` events (no ack, no error, no response)."""
+
+    times: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoreItemCreate:
+    """Swallow the first ``times`` ``conversation.item.create`` events (lost before the server
+    took them: no ``conversation.item.added``, the item is not in the conversation)."""
 
     times: int = 1
 
@@ -108,7 +117,8 @@ class Drop:
     times: int = 1
 
 
-Fault = SendFrames | NoSessionCreated | IgnoreResponseCreate | StallMidAudio | DoneForAnotherId | CloseWith | Drop
+Fault = (SendFrames | NoSessionCreated | IgnoreResponseCreate | IgnoreItemCreate | StallMidAudio | DoneForAnotherId
+         | CloseWith | Drop)
 """One selectable fault."""
 
 
@@ -183,7 +193,10 @@ class FaultyEngine:
         return self._watch(self._receive(event))
 
     def _receive(self, event: Any) -> list[Any]:
-        if not (isinstance(event, dict) and event.get("type") == "response.create"):
+        kind = event.get("type") if isinstance(event, dict) else None
+        if kind == "conversation.item.create" and self._take(IgnoreItemCreate) is not None:
+            return []
+        if kind != "response.create":
             return self._inner.receive(event)
         if self._take(IgnoreResponseCreate) is not None:
             return []

@@ -7,7 +7,7 @@ The server drops a share of its connections (``--drop-rate``, default 0.3) at a 
 ``response.done``, mid-audio, mid tool call, right after ``response.created`` or an item, with a
 recoverable close code (1001, 1011, 1012, 1013) or a ``session_expired`` error. Every
 ``--reload-every`` seconds each live session gets a hot-reloaded graph (new instructions), and
-``max_session_age`` is short (20 s), so rollovers happen too.
+``max_session_age`` is short (4 s), so sessions roll over too.
 
 Reported: sessions completed and failed (with the first failure messages), turns, reconnects by
 reason, drops injected, graph updates applied, **lost turns** (a user turn with no assistant reply
@@ -57,7 +57,7 @@ kind: graph
 start: assistant
 run:
   timeouts: {{response: 3s}}
-  reconnect: {{backoff_initial: 50ms, backoff_max: 1s, max_attempts: 8, max_session_age: 20s}}
+  reconnect: {{backoff_initial: 50ms, backoff_max: 1s, max_attempts: 8, max_session_age: 4s}}
 ---
 kind: agent
 name: assistant

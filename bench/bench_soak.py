@@ -13,7 +13,9 @@ Reported: sessions completed and failed (with the first failure messages), turns
 reason, drops injected, graph updates applied, **lost turns** (a user turn with no assistant reply
 after it in the final history; must be 0), **lost tool outputs** (a function call without its
 output; must be 0), hung turns (no idle within 30 s), and RSS growth per completed session after
-warm-up (``/proc/self/statm``, after ``gc.collect()``).
+warm-up (``/proc/self/statm``, after ``gc.collect()``), and whether closed sessions stay referenced;
+``--trace-memory`` adds the Python heap growth per session (tracemalloc), which separates a
+real leak from allocator fragmentation.
 
 Run: ``python bench/bench_soak.py [--sessions 50] [--minutes 10] [--drop-rate 0.3] [--seed 1]``.
 A short run: ``python bench/bench_soak.py --sessions 10 --minutes 1``. No asserts; the exit status
@@ -30,6 +32,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import tracemalloc
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
@@ -43,7 +46,7 @@ from realtime_graph.graph.model import Graph
 from realtime_graph.runtime import Runner, Session
 from realtime_graph.runtime.history import MessageItem, ToolCallItem
 from realtime_graph.transports import OpenAITransport, Simulator
-from realtime_graph.transports.simulator.faults import Drop, FaultyEngine
+from realtime_graph.transports.simulator.faults import Drop, FaultyEngine, fault_budget
 from realtime_graph.transports.simulator.server import EngineLike
 
 TOOLS = """
@@ -82,7 +85,7 @@ class SoakSimulator(Simulator):
         self.rng = rng
         self.drop_rate = drop_rate
         self.connections = 0
-        self.drops: Counter[str] = Counter()
+        self.armed: list[tuple[str, dict[int, int]]] = []
 
     def engine(self, model: str | None, call_id: str | None) -> EngineLike:
         self.connections += 1
@@ -93,12 +96,16 @@ class SoakSimulator(Simulator):
         count = self.rng.randint(1, count + 2)
         if self.rng.random() < 0.15:
             fault = Drop(after=after, count=count, code=1000, reason="", error=EXPIRED)
-            self.drops["session_expired"] += 1
         else:
             code, reason = self.rng.choice(CODES)
             fault = Drop(after=after, count=count, code=code, reason=reason)
-            self.drops[f"close {code}"] += 1
-        return FaultyEngine(inner, [fault])
+        budget = fault_budget([fault])
+        self.armed.append((f"close {fault.code}" if fault.error is None else "session_expired", budget))
+        return FaultyEngine(inner, [fault], budget)
+
+    def fired(self) -> Counter[str]:
+        """Drops that happened (an armed drop whose event count was never reached did not)."""
+        return Counter(kind for kind, budget in self.armed if budget[0] == 0)
 
 
 @dataclass
@@ -233,7 +240,8 @@ class TrackingRunner(Runner):
         return Tracked()  # type: ignore[return-value]
 
 
-async def soak(sessions: int, minutes: float, drop_rate: float, reload_every: float, seed: int) -> int:
+async def soak(sessions: int, minutes: float, drop_rate: float, reload_every: float, seed: int,
+               trace_memory: bool = False) -> int:
     folder = Path(tempfile.mkdtemp())
     (folder / "soak_tools.py").write_text(textwrap.dedent(TOOLS), encoding="utf-8")
     sys.path.insert(0, str(folder))
@@ -258,18 +266,22 @@ async def soak(sessions: int, minutes: float, drop_rate: float, reload_every: fl
                     await anyio.sleep(0.5)
                 gc.collect()
                 stats.warm_rss, stats.warm_completed = rss_bytes(), stats.completed
+                if trace_memory:
+                    tracemalloc.start()
 
             tg.start_soon(warm)
     elapsed = time.monotonic() - started
     gc.collect()
     end_rss = rss_bytes()
+    traced = tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else None
     grown = stats.completed - stats.warm_completed
     per_session = (end_rss - stats.warm_rss) / grown if stats.warm_rss is not None and grown > 0 else float("nan")
     print(f"soak: {sessions} concurrent sessions for {elapsed:.0f} s, drop rate {drop_rate}, seed {seed}")
     print(f"  sessions completed      {stats.completed} (failed {stats.failed}, started {stats.started})")
     print(f"  turns answered          {stats.turns}")
-    print(f"  connections / drops     {simulator.connections} / {sum(simulator.drops.values())} "
-          f"({', '.join(f'{k}: {v}' for k, v in sorted(simulator.drops.items()))})")
+    fired = simulator.fired()
+    print(f"  connections / drops     {simulator.connections} / {sum(fired.values())} "
+          f"({', '.join(f'{k}: {v}' for k, v in sorted(fired.items()))})")
     print(f"  reconnects              {sum(stats.reconnects.values())} "
           f"({', '.join(f'{k}: {v}' for k, v in sorted(stats.reconnects.items()))})")
     print(f"  graph updates applied   {stats.graph_updates}")
@@ -279,6 +291,8 @@ async def soak(sessions: int, minutes: float, drop_rate: float, reload_every: fl
     print(f"  sessions still in memory after they closed: {len(runner.ever)}")
     print(f"  RSS                     {end_rss / 2**20:.1f} MiB at the end; "
           f"growth per session after warm-up {per_session / 1024:.1f} KiB over {grown} sessions")
+    if traced is not None and grown > 0:
+        print(f"  Python heap growth      {traced / grown / 1024:.1f} KiB per session after warm-up (tracemalloc)")
     for failure in stats.failures:
         print(f"  failure: {failure}")
     return 1 if stats.lost_turns or stats.lost_tool_outputs or stats.failed or stats.hung_turns else 0
@@ -291,8 +305,11 @@ def main() -> None:
     parser.add_argument("--drop-rate", type=float, default=0.3, help="share of connections the server drops")
     parser.add_argument("--reload-every", type=float, default=5.0, help="seconds between hot reloads")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--trace-memory", action="store_true",
+                        help="also measure Python heap growth with tracemalloc (slower)")
     args = parser.parse_args()
-    sys.exit(anyio.run(soak, args.sessions, args.minutes, args.drop_rate, args.reload_every, args.seed))
+    sys.exit(anyio.run(soak, args.sessions, args.minutes, args.drop_rate, args.reload_every, args.seed,
+                       args.trace_memory))
 
 
 if __name__ == "__main__":

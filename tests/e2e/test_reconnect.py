@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 import pytest
 
-from realtime_graph.errors import ConnectionLost, TransportError
+from realtime_graph.errors import ConnectionLost, SessionError, TransportError
 from realtime_graph.runtime import PlaybackTracker, Runner
 from realtime_graph.runtime.reconnect_policy import NOTE, NOTE_ID
 from realtime_graph.transports.simulator import SimulatorTransport, parse_script
@@ -264,8 +264,11 @@ async def test_a_server_that_keeps_dropping_ends_the_session_after_max_attempts(
             with pytest.raises(ConnectionLost) as caught:
                 async for _ in session:
                     pass
+            with pytest.raises(SessionError) as refused:
+                await session.send_message("anyone?")
     assert str(caught.value).startswith("realtime connection lost (close 1011 (internal server error)); gave up "
                                         "after 2 reconnect attempts (last: ")
+    assert str(refused.value) == f"the session has ended: {caught.value}"
     assert sim.connections == 3
 
 

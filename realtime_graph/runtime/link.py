@@ -89,6 +89,8 @@ class Link(Connection):
 
         :raises ConnectionLost: the new connection failed meanwhile (the rest stays held).
         """
+        if self.failure is not None:
+            return []
         self.current = connection
         sent: list[ClientEvent] = []
         while self._held:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import os
 import random
 import sys
@@ -308,6 +309,8 @@ def main() -> None:
     parser.add_argument("--trace-memory", action="store_true",
                         help="also measure Python heap growth with tracemalloc (slower)")
     args = parser.parse_args()
+    # A session that ends while reconnecting abandons a half-open handshake; the server would log it.
+    logging.getLogger("websockets.server").setLevel(logging.CRITICAL)
     sys.exit(anyio.run(soak, args.sessions, args.minutes, args.drop_rate, args.reload_every, args.seed,
                        args.trace_memory))
 

@@ -4,13 +4,15 @@ order), or ends with one clear message; never a hang, a foreign exception or a l
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 import pytest
 
-from realtime_graph.errors import ConnectionLost, SessionError, TransportError
+from realtime_graph.errors import ConnectError, ConnectionLost, SessionError, TransportError
 from realtime_graph.runtime import PlaybackTracker, Runner
 from realtime_graph.runtime.reconnect_policy import NOTE, NOTE_ID
 from realtime_graph.transports.simulator import SimulatorTransport, parse_script
@@ -469,3 +471,53 @@ async def test_an_item_the_old_server_never_acknowledged_is_sent_again(load_grap
         {"type": "response.create", "event_id": "rtg_response_create_2"},
     ]
     assert session.history[-1].content == [{"type": "audio", "transcript": "You said: second"}]
+
+
+class _Refusing(SimulatorTransport):
+    """Connects once; every later connect fails the way ``failure`` says (a real refused port, or
+    the handshake rejection ``OpenAITransport`` reports for an HTTP status)."""
+
+    def __init__(self, sim: _Sim, failure: ConnectError) -> None:
+        super().__init__(sim)
+        self.failure = failure
+        self.attempts = 0
+
+    @contextlib.asynccontextmanager
+    async def connect(self, request: Any) -> AsyncIterator[Any]:
+        self.attempts += 1
+        if self.attempts > 1:
+            raise self.failure
+        async with super().connect(request) as connection:
+            yield connection
+
+
+async def test_a_rejected_key_at_the_reconnect_handshake_ends_the_session_at_once(load_graph) -> None:
+    graph, _ = load_graph(graph_yaml())
+    sim = _Sim(faults=(Drop(after="response.done", count=1),))
+    rejected = ConnectError("realtime handshake with ws://127.0.0.1/v1/realtime rejected: HTTP 401 (check the "
+                            "API key or headers)", status=401)
+    transport = _Refusing(sim, rejected)
+    with anyio.fail_after(10):
+        async with Runner(graph, transport=transport).run() as session:
+            await session.send_message("hello")
+            with pytest.raises(ConnectError) as caught:
+                async for _ in session:
+                    pass
+    assert caught.value is rejected
+    assert transport.attempts == 2
+
+
+async def test_a_refused_reconnect_is_retried_then_given_up_with_the_last_problem(load_graph) -> None:
+    graph, _ = load_graph(graph_yaml(extra=", max_attempts: 3"))
+    sim = _Sim(faults=(Drop(after="response.done", count=1),))
+    transport = _Refusing(sim, ConnectError("cannot reach ws://127.0.0.1:9/v1/realtime: Connection refused"))
+    with anyio.fail_after(10):
+        async with Runner(graph, transport=transport).run() as session:
+            await session.send_message("hello")
+            with pytest.raises(ConnectionLost) as caught:
+                async for _ in session:
+                    pass
+    assert str(caught.value) == ("realtime connection lost (close 1011 (internal server error)); gave up after 3 "
+                                 "reconnect attempts (last: cannot reach ws://127.0.0.1:9/v1/realtime: Connection "
+                                 "refused)")
+    assert transport.attempts == 4

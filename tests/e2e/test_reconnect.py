@@ -521,3 +521,25 @@ async def test_a_refused_reconnect_is_retried_then_given_up_with_the_last_proble
                                  "reconnect attempts (last: cannot reach ws://127.0.0.1:9/v1/realtime: Connection "
                                  "refused)")
     assert transport.attempts == 4
+
+
+async def test_a_call_parked_for_approval_survives_a_drop(load_graph) -> None:
+    graph, module = load_graph(graph_yaml(agent='tools:\n  - {entrypoint: "{mod}:pay", needs_approval: true}\n'),
+                               PAY.replace("DELAY", "0"))
+    transport, sim = faulty(Drop(after="response.done", count=1), script=PAY_SCRIPT)
+    with anyio.fail_after(10):
+        async with Runner(graph, transport=transport).run() as session:
+            await session.send_message("pay please")
+            parked = await until_seen(session, "tool_approval_required", "reconnected")
+            call_id = next(e for e in parked if e.type == "tool_approval_required").call_id
+            await session.approve_tool_call(call_id)
+            after = await until_ends(session)
+
+    assert module.RAN == [5]
+    reconnected = next(e for e in parked if e.type == "reconnected")
+    assert (reconnected.replayed, reconnected.response_retried) == ({"user": 1, "function_call": 1}, False)
+    assert [e["item"]["type"] for e in sim.on_connection(2)[1:4]] == ["message", "function_call", "message"]
+    assert sim.on_connection(2)[4:] == [
+        create({"type": "function_call_output", "call_id": call_id, "output": "paid 5"}),
+        {"type": "response.create", "event_id": "rtg_response_create_2"}]
+    assert kinds(after, QUIET) == ["tool_start", "tool_end", "agent_start", "audio_end", "agent_end"]

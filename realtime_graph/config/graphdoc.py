@@ -6,7 +6,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..graph.model import Guardrail, Hooks, RunSettings, ServeSettings, TransportSettings, Variable, freeze
+from ..graph.model import (
+    Guardrail,
+    Hooks,
+    ReconnectSettings,
+    RunSettings,
+    ServeSettings,
+    TransportSettings,
+    Variable,
+    freeze,
+)
 from .components import build_guardrails, build_hooks
 from .durations import parse_duration
 from .entrypoints import EntrypointResolver
@@ -109,6 +118,31 @@ def _variables(doc: Document, sink: IssueSink, environ: Mapping[str, str],
     return out
 
 
+def _reconnect(raw: Mapping[str, Any], doc: Document, sink: IssueSink) -> ReconnectSettings:
+    """``run.reconnect`` (already schema-checked); ``max_session_age: null`` turns rollover off."""
+    defaults = ReconnectSettings()
+
+    def seconds(key: str, default: float | None) -> float | None:
+        value = raw.get(key, default)
+        if value is None:
+            return None
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            sink.add("RG506", str(exc), doc, ("run", "reconnect", key), hint="e.g. 500ms, 5s, 1.5s or 2m")
+            return default
+
+    initial = seconds("backoff_initial", defaults.backoff_initial)
+    most = seconds("backoff_max", defaults.backoff_max)
+    return ReconnectSettings(
+        enabled=raw.get("enabled", defaults.enabled),
+        max_attempts=raw.get("max_attempts", defaults.max_attempts),
+        backoff_initial=defaults.backoff_initial if initial is None else initial,
+        backoff_max=defaults.backoff_max if most is None else most,
+        max_session_age=seconds("max_session_age", defaults.max_session_age),
+    )
+
+
 def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSink,
                       environ: Mapping[str, str]) -> GraphParts:
     """The graph document's parts (``resolver.allow`` is already set from :func:`declared_allow`)."""
@@ -131,6 +165,7 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
         instructions_timeout=parse_duration(run_raw.get("timeouts", {}).get("instructions", 5)),
         tool_max_output_chars=run_raw.get("tools", {}).get("max_output_chars", 100_000),
         tool_loop_lag_threshold=_lag_threshold(run_raw.get("tools", {}), doc, sink),
+        reconnect=_reconnect(run_raw.get("reconnect", {}), doc, sink),
     )
     return GraphParts(
         start=data["start"],

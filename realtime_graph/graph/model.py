@@ -31,6 +31,7 @@ __all__ = (
     "Handoff",
     "Hooks",
     "InstructionTemplate",
+    "ReconnectSettings",
     "RunSettings",
     "Secret",
     "ServeSettings",
@@ -314,6 +315,21 @@ class Variable:
 
 
 @dataclass(frozen=True, slots=True)
+class ReconnectSettings:
+    """The graph file's ``run.reconnect`` section: reconnect with conversation replay."""
+
+    enabled: bool = True
+    max_attempts: int = 5
+    """Connection attempts per drop before the session ends."""
+    backoff_initial: float = 0.5
+    """Seconds before the first attempt; doubled per attempt (with jitter), up to ``backoff_max``."""
+    backoff_max: float = 8.0
+    max_session_age: float | None = 3300.0
+    """Roll over to a fresh connection at the first turn boundary after this many seconds
+    (before the API's 60-minute cap); None: never."""
+
+
+@dataclass(frozen=True, slots=True)
 class RunSettings:
     """The graph file's ``run`` section (runner behaviour, not sent to the model)."""
 
@@ -338,6 +354,7 @@ class RunSettings:
     tool_loop_lag_threshold: float = 0.5
     """Seconds an ``async`` entrypoint may hold the event loop before an ``error`` event names it
     (``run.tools.loop_lag_threshold``; 0 turns the report off)."""
+    reconnect: ReconnectSettings = field(default_factory=ReconnectSettings)
 
 
 @dataclass(frozen=True, slots=True)

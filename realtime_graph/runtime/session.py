@@ -33,11 +33,13 @@ from .delivery import Delivery, is_idle
 from .graph_updates import GraphUpdates
 from .history import HistoryItem
 from .interruption import Interruptions
+from .link import Link
 from .output_guardrails import OutputGuardrails
 from .playback import PlaybackTracker
 from .reader import ServerEventReader, adopt_live
+from .reconnection import Reconnector
 from .seam import Seam
-from .session_config import connect_model
+from .session_config import connect_model, tracing_setting
 from .state import SessionState
 from .turns import Turns
 
@@ -71,6 +73,8 @@ class Session:
         self._reader = ServerEventReader(state, seam, turns=turns, calls=self._calls, cuts=cuts,
                                          settle=self._settle)
         self._connection: Connection | None = None
+        self._link: Link | None = None
+        self._reconnector: Reconnector | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._stack: AsyncExitStack | None = None
         self._send_events: MemoryObjectSendStream[ev.SessionEvent] | None = None
@@ -109,7 +113,12 @@ class Session:
             self._tg = anyio.create_task_group()
             await self._tg.__aenter__()
             stack.push_async_callback(self._close_tasks)
-            self._seam.attach(self._connection, send, self._tg)
+            link = self._link = Link(self._connection, reconnects=run.reconnect.enabled)
+            self._reconnector = Reconnector(
+                state, self._seam, link, transport=self._transport, request=request, reader=self._reader,
+                turns=self._turns, raw=self._raw, session_config=self._fresh_config, idle=lambda: self.is_idle,
+                tools_busy=lambda: self._calls.busy)
+            self._seam.attach(link, send, self._tg)
             self._seam.emit(ev.HistoryUpdatedEvent(history=[]))
             adopt_live(state, initial)
             self._seam.start_soon(self._read)  # a seam task: user code it runs is watched
@@ -182,10 +191,17 @@ class Session:
             failure, self._failure = self._failure, None
             raise failure
 
+    async def _fresh_config(self) -> dict[str, Any]:
+        """The current agent's full session config for a new connection (locked settings kept)."""
+        state = self._state
+        config = (await self._switch.prepare(state.agent)).config
+        config["tracing"] = tracing_setting(state.graph)
+        return config
+
     async def _read(self) -> None:
-        assert self._connection is not None
+        assert self._reconnector is not None
         try:
-            await self._reader.run(self._connection, raw=self._raw)
+            await self._reconnector.run()
         except TransportError as exc:
             self._failure = exc
         finally:
@@ -207,8 +223,23 @@ class Session:
             if not waiting or state.received != seen:
                 seen, since = state.received, now
             elif now - since >= timeout:
-                await self._turns.abandon(timeout)
+                await self._on_response_timeout(timeout)
                 seen, since = state.received, now
+
+    async def _on_response_timeout(self, timeout: float) -> None:
+        """Reconnect (the server stopped answering; the turn is asked for again), or without
+        ``run.reconnect`` end the turn here and go on."""
+        state, link = self._state, self._link
+        if not state.graph.run.reconnect.enabled or link is None or self._reconnector is None:
+            await self._turns.abandon(timeout)
+            return
+        if not link.up:
+            return  # already reconnecting
+        active = state.streaming()
+        what = f"response {active!r}" if active else "the requested response (no response.created)"
+        self._seam.error(f"no progress on {what} from the realtime server within {timeout:g}s "
+                         f"(run.timeouts.response); reconnecting", kind="response_timeout")
+        await self._reconnector.request("response_timeout")
 
     async def _settle(self) -> None:
         """Something in flight finished: apply a pending hot reload if now safe, wake waiters."""
@@ -220,6 +251,8 @@ class Session:
     def _require_open(self) -> None:
         if self._connection is None or self._closed:
             raise SessionError("the session is not open: use it inside 'async with runner.run() as session'")
+        if self._link is not None and self._link.failure is not None:
+            raise SessionError(f"the session has ended: {self._link.failure}")
 
     async def send_message(self, message: str | Mapping[str, Any]) -> None:
         """Send a user message (text, or ``{"role": "user", "content": [input_text/input_image...]}``)
@@ -301,14 +334,16 @@ class Session:
     @property
     def is_idle(self) -> bool:
         """No response in progress, requested or awaiting its guardrails' verdicts; no tool
-        running or waiting for approval."""
-        return is_idle(response_busy=self._state.slot.busy, tools_busy=self._calls.busy,
+        running or waiting for approval; no reconnect under way."""
+        reconnecting = self._link is not None and not self._link.up
+        return is_idle(response_busy=self._state.slot.busy or reconnecting, tools_busy=self._calls.busy,
                        checks_pending=self._guardrails.pending)
 
     @property
     def connection(self) -> Connection | None:
-        """The transport connection (for raw access); None before connect."""
-        return self._connection
+        """The current transport connection (for raw access; a new one after a reconnect); None
+        before connect."""
+        return self._link.current if self._link is not None else self._connection
 
     @property
     def history(self) -> list[HistoryItem]:

@@ -29,6 +29,7 @@ __all__ = (
     "interrupt_response",
     "output_format",
     "tool_names_problem",
+    "tracing_setting",
 )
 
 DEFAULT_MODEL = "gpt-realtime-2.1"
@@ -158,13 +159,17 @@ def build_session(graph: Graph, agent: Agent, values: Mapping[str, Any], *,
     session["tools"] = [t.to_wire() for t in agent.tools] + [
         h.to_wire() for h in agent.handoffs if h.enabled and h.tool_name not in hidden] + hosted_tools(graph, agent)
     if include_tracing:
-        if graph.run.tracing_disabled:
-            session["tracing"] = None
-        elif "tracing" in graph.model_settings:
-            session["tracing"] = thaw(graph.model_settings["tracing"])
-        else:
-            session["tracing"] = "auto"
+        session["tracing"] = tracing_setting(graph)
     return session
+
+
+def tracing_setting(graph: Graph) -> Any:
+    """The ``tracing`` value of a connection's first ``session.update`` (``auto`` unless configured)."""
+    if graph.run.tracing_disabled:
+        return None
+    if "tracing" in graph.model_settings:
+        return thaw(graph.model_settings["tracing"])
+    return "auto"
 
 
 def _audio(session: Mapping[str, Any], side: str) -> Mapping[str, Any]:

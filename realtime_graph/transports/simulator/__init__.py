@@ -46,16 +46,20 @@ class Simulator:
         self.script = script if isinstance(script, SimulatorScript) or script is None else load_script(script)
         self.cassette: Cassette | None = load_cassette(cassette) if cassette is not None else None
         self.realtime_factor = realtime_factor
+        self._engines = 0
 
     def __repr__(self) -> str:
         turns = len(self.script.turns) if self.script else 0
         return f"Simulator(turns={turns}, cassette={self.cassette is not None}, realtime_factor={self.realtime_factor})"
 
     def engine(self, model: str | None, call_id: str | None) -> EngineLike:
-        """The pure state machine for one new connection."""
+        """The pure state machine for one new connection. Each connection gets its own id seed:
+        like the live API, a new session never reuses an item id of an earlier one (a
+        reconnecting client replays items under their old ids)."""
         if self.cassette is not None:
             return CassetteReplay(self.cassette)
-        return SimulatorEngine(model=model, call_id=call_id, script=self.script, now=time.time())
+        seed, self._engines = self._engines, self._engines + 1
+        return SimulatorEngine(model=model, call_id=call_id, script=self.script, now=time.time(), seed=seed)
 
     @contextlib.asynccontextmanager
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:

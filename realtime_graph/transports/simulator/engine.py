@@ -66,6 +66,15 @@ class SimulatorEngine:
         return detection
 
     @property
+    def script_position(self) -> int:
+        """How many script turns were used (a reconnect-aware server carries it over)."""
+        return self._next_turn
+
+    @script_position.setter
+    def script_position(self, value: int) -> None:
+        self._next_turn = value
+
+    @property
     def responding(self) -> bool:
         """A response is being generated (writes to the default conversation)."""
         return self.active is not None and self.active.wraps and not self.active.finished
@@ -364,8 +373,9 @@ class SimulatorEngine:
 
     def _actions(self, tools: list[dict[str, Any]], instructions: str, tool_choice: Any) -> tuple[Action, ...]:
         text = self.conversation.last_user_text()
-        last = next((s.item for s in reversed(self.conversation.items) if s.item.get("type") != "mcp_list_tools"),
-                    None)
+        # A system message is an instruction, not a turn to answer (e.g. a client's replay note).
+        last = next((s.item for s in reversed(self.conversation.items)
+                     if s.item.get("type") != "mcp_list_tools" and s.item.get("role") != "system"), None)
 
         def rules(visible: list[dict[str, Any]]) -> tuple[Action, ...]:
             return default_actions(last_item=last, user_text=text, tools=visible, instructions=instructions,

@@ -126,8 +126,13 @@ async def _handle(ws: Any, factory: EngineFactory, realtime_factor: float) -> No
                 event = json.loads(message)
             except ValueError:
                 event = None
-            out_send.send_nowait(engine.receive(event))
-            kick_send.send_nowait(None)
+            try:
+                out_send.send_nowait(engine.receive(event))
+                kick_send.send_nowait(None)
+            except anyio.BrokenResourceError:
+                # The pump ended with a close (scripted or injected) that the writer sends or
+                # sent: ignore what the client says meanwhile; reading ends with the close.
+                continue
 
     try:
         async with anyio.create_task_group() as tg, out_send, kick_send:

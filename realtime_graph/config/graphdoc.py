@@ -15,7 +15,7 @@ from .issues import IssueSink
 from .settings import normalise_model_settings, transport_settings
 from .yamlsource import Document
 
-__all__ = ("GraphParts", "build_graph_parts", "declared_allow", "declared_variable_names")
+__all__ = ("GraphParts", "build_graph_parts", "declared_allow", "declared_variable_names", "greeting_text")
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
@@ -34,6 +34,14 @@ class GraphParts:
     hooks: Hooks = field(default_factory=Hooks)
     transport: TransportSettings = field(default_factory=TransportSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    greeting: str | None = None
+
+
+def greeting_text(raw: Any) -> str | None:
+    """``greeting: "..."`` or ``greeting: {instructions: "..."}`` (schema-checked) → the instructions."""
+    if isinstance(raw, dict):
+        raw = raw.get("instructions")
+    return raw if isinstance(raw, str) and raw.strip() else None
 
 
 def declared_variable_names(data: Any) -> set[str]:
@@ -108,6 +116,7 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
         hooks=build_hooks(data["hooks"], doc, ("hooks",), resolver) if "hooks" in data else Hooks(),
         transport=transport_settings(data.get("transport", {}), doc, sink, environ),
         serve=_serve(data.get("serve", {}), doc, sink, environ),
+        greeting=greeting_text(data.get("greeting")),
     )
 
 

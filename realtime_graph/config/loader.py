@@ -150,7 +150,7 @@ def _pipeline(documents: list[Document], sink: IssueSink, *, version: str, sourc
     return Graph(version=version, start=parts.start, agents=freeze({n: e.agent for n, e in built.items()}),
                  variables=parts.variables, model_settings=parts.model_settings, run=parts.run,
                  output_guardrails=parts.output_guardrails, transport=parts.transport, hooks=parts.hooks,
-                 source=source, serve=parts.serve,
+                 source=source, serve=parts.serve, greeting=parts.greeting,
                  telephony=freeze(graph_doc.data.get("telephony", {}) if graph_doc else {}))
 
 

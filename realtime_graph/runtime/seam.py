@@ -58,6 +58,11 @@ class Seam:
             raise SessionError("the session is not connected")
         await self._connection.send(event)
 
+    async def close_connection(self) -> None:
+        """Close the connection (a hung-up call): the reader ends and so does the event stream."""
+        if self._connection is not None:
+            await self._connection.aclose()
+
     def start_soon(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
         """Run ``fn(*args)`` as a task owned by the session's task group."""
         assert self._tg is not None

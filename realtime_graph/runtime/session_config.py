@@ -19,11 +19,14 @@ from typing import Any
 
 from ..errors import SessionError
 from ..graph.model import DEFAULT_OUTPUT_MODALITIES, DEFAULT_VOICE, Agent, Graph, Secret, thaw
+from .call_control import control_tools
 
 __all__ = (
     "DEFAULT_MODEL",
+    "attach_call_id",
     "build_session",
     "connect_model",
+    "greeting_instructions",
     "instruction_values",
     "interrupt_response",
     "output_format",
@@ -66,6 +69,26 @@ def connect_model(graph: Graph) -> str:
     return graph.transport.model or graph.model_settings.get("model_name") or DEFAULT_MODEL
 
 
+def attach_call_id(graph: Graph) -> str | None:
+    """``transport.call_id`` of the graph, an ``${ENV}`` reference revealed.
+
+    :raises SessionError: the reference names an unset environment variable.
+    """
+    call_id = graph.transport.call_id
+    if not isinstance(call_id, Secret):
+        return call_id
+    missing = call_id.missing()
+    if missing:
+        raise SessionError(f"transport.call_id needs environment variable {', '.join(missing)}; "
+                           f"export it (or pass --call-id)")
+    return call_id.reveal() or None
+
+
+def greeting_instructions(graph: Graph, agent: Agent) -> str | None:
+    """The greeting the session speaks first: the agent's ``greeting``, else the graph's, else None."""
+    return agent.greeting or graph.greeting or None
+
+
 def instruction_values(graph: Graph, context: Mapping[str, Any]) -> dict[str, Any]:
     """Template variables: the graph's declared defaults with the per-session ``context`` on top.
 
@@ -96,7 +119,8 @@ def instruction_values(graph: Graph, context: Mapping[str, Any]) -> dict[str, An
 
 def tool_names_problem(agent: Agent) -> str | None:
     """A message if the agent's tools and enabled handoffs do not have unique names, else None."""
-    names = [t.name for t in agent.tools] + [h.tool_name for h in agent.handoffs if h.enabled]
+    names = ([t.name for t in agent.tools] + [h.tool_name for h in agent.handoffs if h.enabled]
+             + [c.name for c in control_tools(agent)])
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         return f"agent {agent.name!r} has duplicate tool name(s): {', '.join(dupes)}"
@@ -118,7 +142,7 @@ def build_session(graph: Graph, agent: Agent, values: Mapping[str, Any], *,
     _overlay(session, agent.model_settings)
     session["instructions"] = agent.instructions.render(values)
     session["tools"] = [t.to_wire() for t in agent.tools] + [
-        h.to_wire() for h in agent.handoffs if h.enabled]
+        h.to_wire() for h in agent.handoffs if h.enabled] + [c.to_wire() for c in control_tools(agent)]
     if include_tracing:
         if graph.run.tracing_disabled:
             session["tracing"] = None

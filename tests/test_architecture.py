@@ -25,7 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "runtime": {"errors", "graph", "audio", "transports.base", "transports.protocol"},
     "reload": {"errors", "graph", "config"},
     "scenarios": {"errors", "graph", "audio", "config", "runtime", "transports"},
-    "serve": {"errors", "graph", "audio", "_lazy", "config", "transports", "runtime", "reload"},
+    "serve": {"errors", "graph", "audio", "_lazy", "config", "transports", "runtime", "reload", "telephony"},
     "telephony": {"errors", "audio", "graph", "config", "transports", "runtime"},
     "cli": {"*"},
     "__init__": {"*"},
@@ -42,7 +42,7 @@ THIRD_PARTY: dict[str, tuple[str, ...]] = {
     "h11": ("telephony.fakes",),
     "watchfiles": ("reload",),
     "click": ("cli",),
-    "starlette": ("serve.serve_app", "serve.browser_channel"),
+    "starlette": ("serve.serve_app", "serve.browser_channel", "serve.sip_channel"),
     "uvicorn": ("serve.serve_host",),
     "prometheus_client": ("serve.serve_metrics",),
 }

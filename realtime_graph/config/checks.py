@@ -51,14 +51,17 @@ def _targets(doc: Document) -> list[str]:
     return out
 
 
-def check_reachable(start: str, agent_docs: Sequence[Document], sink: IssueSink) -> None:
-    """Warn about agents no chain of enabled handoffs from ``start`` reaches.
+def check_reachable(start: str, agent_docs: Sequence[Document], sink: IssueSink,
+                    entry_points: Sequence[str] = ()) -> None:
+    """Warn about agents no chain of enabled handoffs from ``start`` (or from an ``entry_points``
+    agent: one a telephony routing rule starts calls on) reaches.
 
     Works on the documents, not the built agents, so one broken agent does not make others
     look unreachable.
     """
     by_name = {doc.data["name"]: doc for doc in agent_docs}
-    seen, todo = {start}, [start]
+    seen = {start, *entry_points}
+    todo = list(seen)
     while todo:
         current = by_name.get(todo.pop())
         for target in _targets(current) if current is not None else ():

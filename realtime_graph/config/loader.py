@@ -137,7 +137,7 @@ def _pipeline(documents: list[Document], sink: IssueSink, *, version: str, sourc
         if entry is not None:
             built[entry.agent.name] = entry
     if parts is not None and start_ok:
-        check_reachable(parts.start, unique, sink)
+        check_reachable(parts.start, unique, sink, _routed_agents(graph_doc.data if graph_doc else None))
     if parts is not None and complete:
         check_voices(built, parts.model_settings, sink)
     if parts is not None and graph_doc is not None and complete:
@@ -152,6 +152,13 @@ def _pipeline(documents: list[Document], sink: IssueSink, *, version: str, sourc
                  output_guardrails=parts.output_guardrails, transport=parts.transport, hooks=parts.hooks,
                  source=source, serve=parts.serve, greeting=parts.greeting,
                  telephony=freeze(graph_doc.data.get("telephony", {}) if graph_doc else {}))
+
+
+def _routed_agents(data: Any) -> list[str]:
+    """Agents telephony routing rules start calls on (they need no handoff to be reachable)."""
+    telephony = data.get("telephony") if isinstance(data, dict) else None
+    rules = telephony.get("routing") if isinstance(telephony, dict) else None
+    return [r["agent"] for r in rules or () if isinstance(r, dict) and isinstance(r.get("agent"), str)]
 
 
 def _report(sink: IssueSink, graph: Graph | None) -> ValidationReport:

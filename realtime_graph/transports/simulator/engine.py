@@ -72,6 +72,13 @@ class SimulatorEngine:
 
     # --- entry points ---------------------------------------------------------------------------
 
+    def start_with(self, accepted: dict[str, Any]) -> None:
+        """Start from an accepted call's configuration (the Calls API accept body).
+
+        :raises SessionUpdateError: the body is not a valid session (the fake API checked it).
+        """
+        self.session = apply_update(self.session, accepted)
+
     def open(self) -> list[dict[str, Any]]:
         """Events sent on connect: ``session.created``."""
         return [self.ids.server_event("session.created", session=self.session)]

@@ -69,6 +69,7 @@ async def test_greeting_is_the_first_response_with_its_own_instructions() -> Non
     creates = sim.received_of("response.create")
     assert [e["type"] for e in sim.received] == ["session.update", "response.create"]
     assert creates[0]["response"] == {"instructions": "Greet the caller and offer to look up their order."}
+    assert kinds(events) == ["agent_start", "audio_end"]  # spoken without any user turn
 
 
 async def test_without_a_call_the_model_is_told_so() -> None:

@@ -55,12 +55,20 @@ from .session_log import ServeLog
 from .session_registry import SessionRegistry
 from .timed_transport import TimedTransport
 
-__all__ = ("BUSY_HERE", "CHANNEL", "WEBHOOK_PATH", "CallsControl", "SipCall", "SipChannel", "webhook_secret")
+__all__ = ("BUSY_HERE", "CHANNEL", "WEBHOOK_PATH", "CallsControl", "SipCall", "SipChannel", "sideband_url",
+           "webhook_secret")
 
 CHANNEL = "sip"
 WEBHOOK_PATH = "/openai/webhook"
 BUSY_HERE = 486
 _HANGUP_GRACE = 5.0
+
+
+def sideband_url(base: str) -> str:
+    """The Realtime WebSocket URL under a Calls API ``base``: ``https://h/v1`` → ``wss://h/v1/realtime``."""
+    scheme, sep, rest = base.rstrip("/").partition("://")
+    ws = {"https": "wss", "http": "ws"}.get(scheme.lower(), scheme)
+    return f"{ws}{sep}{rest}/realtime"
 
 
 def webhook_secret(graph: Graph, environ: Mapping[str, str]) -> str | None:

@@ -61,6 +61,8 @@ __all__ = ("BUSY_HERE", "CHANNEL", "WEBHOOK_PATH", "CallsControl", "SipCall", "S
 CHANNEL = "sip"
 WEBHOOK_PATH = "/openai/webhook"
 BUSY_HERE = 486
+SERVER_ERROR = 500
+MAX_WEBHOOK_BYTES = 1 << 20
 _HANGUP_GRACE = 5.0
 
 
@@ -149,7 +151,12 @@ class SipChannel:
 
     async def webhook(self, request: Request) -> Response:
         """Verify, parse and dedupe; start the call's task; answer 200 without waiting for it."""
-        body = await request.body()
+        collected = bytearray()
+        async for chunk in request.stream():
+            collected += chunk
+            if len(collected) > MAX_WEBHOOK_BYTES:
+                return self._refuse(413, "payload", f"webhook body over {MAX_WEBHOOK_BYTES} bytes")
+        body = bytes(collected)
         secret = webhook_secret(self.registry.graph, self.environ)
         if secret is None:
             return self._refuse(400, "signature", "no webhook secret configured: set OPENAI_WEBHOOK_SECRET "
@@ -170,7 +177,7 @@ class SipChannel:
             self.guard.forget(webhook_id, call.call_id)  # let the sender's retry through later
             problem = self._client_problem or "the server is not running"
             return self._refuse(503, "unavailable", f"cannot answer calls: {problem}")
-        self._tg.start_soon(self._answer, call, self.client, time.monotonic())
+        self._tg.start_soon(self._guarded, call, self.client, time.monotonic())
         return JSONResponse({"status": "received"})
 
     # -- one call -----------------------------------------------------------------------------
@@ -178,6 +185,14 @@ class SipChannel:
     def _over_call_limit(self) -> bool:
         limit = self.registry.graph.telephony.get("max_calls")
         return isinstance(limit, int) and sum(s.channel == CHANNEL for s in self.registry.sessions) >= limit
+
+    async def _guarded(self, call: IncomingCall, client: CallsClient, received: float) -> None:
+        """One call's task: nothing it raises may reach the channel's task group (the server)."""
+        try:
+            await self._answer(call, client, received)
+        except Exception as exc:
+            self.metrics.transport_errors.labels("call_failed").inc()
+            self.log.write("call failed", channel=CHANNEL, call=call.call_id, detail=f"{type(exc).__name__}: {exc}")
 
     async def _answer(self, call: IncomingCall, client: CallsClient, received: float) -> None:
         graph = self.registry.graph
@@ -255,8 +270,9 @@ class SipCall:
         try:
             body = self.accept_request()
         except RealtimeGraphError as exc:  # a required variable the routing did not fill, ...
-            owner.log.write("call rejected", channel=CHANNEL, call=call_id, reason="config", detail=str(exc))
-            await client.reject(call_id, 500)
+            owner.log.write("call rejected", channel=CHANNEL, call=call_id, status=SERVER_ERROR, reason="config",
+                            detail=str(exc))
+            await client.reject(call_id, SERVER_ERROR)
             return "bad_request"
         self.accept_sent = time.monotonic()
         try:

@@ -225,3 +225,26 @@ async def test_caller_gone_before_accept_is_logged_not_an_error(monkeypatch: pyt
     assert response.status_code == 200
     assert f"caller gone channel=sip call={call_id}" in log
     assert "outcome=caller_gone" in log and "accept failed" not in log
+
+
+async def test_a_failed_accept_is_logged_and_the_server_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with rig(monkeypatch, script=None) as r:
+        r.api.api_key = "sk-other"  # the server's key is refused: accept answers 401
+        call_id, response = await r.ring()
+        with anyio.fail_after(5):
+            while "session ended" not in r.url.log.getvalue():
+                await anyio.sleep(0.01)
+        r.api.api_key = "sk-test"
+        again, _ = await r.ring()
+        await r.until(again, "accepted")
+        log = r.url.log.getvalue()
+    assert response.status_code == 200
+    assert (f"accept failed channel=sip call={call_id} detail=\"accept of call {call_id} failed: HTTP 401 "
+            f"invalid_api_key: Incorrect API key provided.\"") in log
+    assert f"call={call_id} agent=triage outcome=accept_failed" in log
+
+
+async def test_an_oversized_webhook_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with rig(monkeypatch, script=None) as r, httpx2.AsyncClient() as client:
+        response = await client.post(r.webhook, content=b"x" * ((1 << 20) + 1))
+    assert response.status_code == 413 and response.json() == {"error": "webhook body over 1048576 bytes"}

@@ -24,6 +24,7 @@ from realtime_graph.telephony.fakes import FakeCallsApi
 from realtime_graph.transports import OpenAITransport, Simulator
 from realtime_graph.transports.simulator import CallBook, CallRecord
 from tests.support.serving import BaseURL, serving
+from tests.support.simulated import RecordingSimulator, check_client_events
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -38,6 +39,7 @@ class Rig:
     api: FakeCallsApi
     book: CallBook
     url: BaseURL
+    simulator: RecordingSimulator
 
     @property
     def webhook(self) -> str:
@@ -61,12 +63,13 @@ async def rig(monkeypatch: pytest.MonkeyPatch, *, script: Path | None = SCRIPT, 
         monkeypatch.setenv(name, value)
     book = CallBook()
     api = FakeCallsApi(api_key="sk-test", calls=book)
-    simulator = Simulator(script=script, calls=book)
+    simulator = RecordingSimulator(script=script, calls=book)
     async with api.serve() as base, simulator.serve() as sideband:
         monkeypatch.setenv("OPENAI_BASE_URL", base)
         graph = load(FOLDER)
         async with serving(graph, transport=OpenAITransport(url=sideband, api_key="sk-test"), **options) as url:
-            yield Rig(api, book, url)
+            yield Rig(api, book, url, simulator)
+    check_client_events([simulator])  # every client event on the sideband, strictly (official types)
 
 
 def expected_accept(agent: str, context: dict[str, str]) -> dict[str, Any]:
@@ -248,3 +251,25 @@ async def test_an_oversized_webhook_is_refused(monkeypatch: pytest.MonkeyPatch) 
     async with rig(monkeypatch, script=None) as r, httpx2.AsyncClient() as client:
         response = await client.post(r.webhook, content=b"x" * ((1 << 20) + 1))
     assert response.status_code == 413 and response.json() == {"error": "webhook body over 1048576 bytes"}
+
+
+async def test_a_reload_reaches_a_live_call(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import shutil
+
+    async with rig(monkeypatch, script=None) as r:
+        call_id, _ = await r.ring()
+        await r.until(call_id, "accepted")
+        with anyio.fail_after(5):
+            while not r.simulator.received_of("session.update"):
+                await anyio.sleep(0.01)
+        folder = tmp_path / "edited"
+        shutil.copytree(FOLDER, folder)
+        agents = folder / "agents.yaml"
+        agents.write_text(agents.read_text().replace("You answer the phone for Acme.", "You answer for Acme Ltd."))
+        r.url.server.registry.publish_graph(load(folder))
+        with anyio.fail_after(5):
+            while len(r.simulator.received_of("session.update")) < 2:
+                await anyio.sleep(0.01)
+    first, second = r.simulator.received_of("session.update")
+    assert first["session"]["instructions"] == "You answer the phone for Acme. The caller is unknown."
+    assert second["session"]["instructions"] == "You answer for Acme Ltd. The caller is unknown."

@@ -12,7 +12,8 @@ CallBook, so an accepted call's sideband session starts with the accepted config
   HTTP round trip).
 - accept → first session.update: the accept request parsed → the simulator has parsed the first
   ``session.update`` on the sideband ``?call_id=`` socket (answer the accept, open the WebSocket,
-  ``session.created``, the runtime's initial update).
+  the runtime's initial update). ``accept_answered_to_update`` starts once the fake has validated
+  the body against the openai types (its own cost, which the real API has too, but not ours).
 
 Each call is hung up through the Calls API before the next (the sideband closes). Reports
 median and p99 (nearest rank) in milliseconds, and the machine's 1-minute load average.
@@ -57,13 +58,18 @@ async def bench(calls: int) -> dict[str, list[float]]:
     from realtime_graph.transports.simulator import CallBook
 
     accepted_at: dict[str, float] = {}
+    answered_at: dict[str, float] = {}
     updated_at: dict[str, float] = {}
 
     class TimedApi(FakeCallsApi):
         def handle(self, method: str, path: str, headers: Any, raw: bytes) -> tuple[int, Any]:
-            if path.endswith("/accept"):
+            accept = path.endswith("/accept")
+            if accept:
                 accepted_at[path.split("/")[-2]] = time.perf_counter()
-            return super().handle(method, path, headers, raw)
+            answer = super().handle(method, path, headers, raw)
+            if accept:  # the fake's own cost (validating the body with pydantic) ends here
+                answered_at[path.split("/")[-2]] = time.perf_counter()
+            return answer
 
     class TimedSimulator(Simulator):
         def engine(self, model: str | None, call_id: str | None) -> Any:
@@ -87,7 +93,8 @@ async def bench(calls: int) -> dict[str, list[float]]:
     book = CallBook()
     api = TimedApi(api_key="sk-bench", calls=book)
     simulator = TimedSimulator(calls=book, script=None)
-    out: dict[str, list[float]] = {"webhook_to_accept": [], "accept_to_session_update": []}
+    out: dict[str, list[float]] = {"webhook_to_accept": [], "accept_to_session_update": [],
+                                   "accept_answered_to_update": []}
     async with api.serve() as base, simulator.serve() as sideband:
         os.environ["OPENAI_BASE_URL"] = base
         graph = load(FOLDER)
@@ -110,6 +117,7 @@ async def bench(calls: int) -> dict[str, list[float]]:
                 if i:
                     out["webhook_to_accept"].append((accepted_at[call_id] - sent) * 1000)
                     out["accept_to_session_update"].append((updated_at[call_id] - accepted_at[call_id]) * 1000)
+                    out["accept_answered_to_update"].append((updated_at[call_id] - answered_at[call_id]) * 1000)
                 book.end(book.calls[call_id])  # hang up: the sideband closes, the session ends
                 with anyio.fail_after(10):
                     while len(host.registry):

@@ -58,7 +58,8 @@ class Rig:
 
 
 @asynccontextmanager
-async def rig(monkeypatch: pytest.MonkeyPatch, *, script: Path | None = SCRIPT, **options: Any) -> AsyncIterator[Rig]:
+async def rig(monkeypatch: pytest.MonkeyPatch, *, script: Path | None = SCRIPT, folder: Path = FOLDER,
+              **options: Any) -> AsyncIterator[Rig]:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     book = CallBook()
@@ -66,7 +67,7 @@ async def rig(monkeypatch: pytest.MonkeyPatch, *, script: Path | None = SCRIPT, 
     simulator = RecordingSimulator(script=script, calls=book)
     async with api.serve() as base, simulator.serve() as sideband:
         monkeypatch.setenv("OPENAI_BASE_URL", base)
-        graph = load(FOLDER)
+        graph = load(folder)
         async with serving(graph, transport=OpenAITransport(url=sideband, api_key="sk-test"), **options) as url:
             yield Rig(api, book, url, simulator)
     check_client_events([simulator])  # every client event on the sideband, strictly (official types)
@@ -273,3 +274,20 @@ async def test_a_reload_reaches_a_live_call(monkeypatch: pytest.MonkeyPatch, tmp
     first, second = r.simulator.received_of("session.update")
     assert first["session"]["instructions"] == "You answer the phone for Acme. The caller is unknown."
     assert second["session"]["instructions"] == "You answer for Acme Ltd. The caller is unknown."
+
+
+async def test_telephony_max_calls_rejects_with_486(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "capped"
+    shutil.copytree(FOLDER, folder)
+    graph_file = folder / "graph.yaml"
+    graph_file.write_text(graph_file.read_text().replace("telephony:\n", "telephony:\n  max_calls: 1\n"))
+    async with rig(monkeypatch, script=None, folder=folder) as r:
+        first, _ = await r.ring()
+        await r.until(first, "accepted")
+        second, _ = await r.ring()
+        await r.until(second, "rejected")
+        log = r.url.log.getvalue()
+    assert r.api.actions(second) == [("reject", {"status_code": 486})]
+    assert f"call rejected channel=sip call={second} status=486 reason=full" in log

@@ -16,6 +16,7 @@ Needs the test extra (``openai``, ``h11``).
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import time
@@ -85,12 +86,21 @@ def _unknown_key(value: Any, tp: Any, path: str) -> str | None:
     return None
 
 
+@functools.cache
+def _accept_adapter() -> Any:
+    """The pydantic adapter of ``CallAcceptParams`` (built once: building it takes milliseconds)."""
+    from openai.types.realtime import CallAcceptParams
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(CallAcceptParams)
+
+
 def _accept_problem(body: Any) -> str | None:
     from openai.types.realtime import CallAcceptParams
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import ValidationError
 
     try:
-        TypeAdapter(CallAcceptParams).validate_python(body, strict=True)
+        _accept_adapter().validate_python(body, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"

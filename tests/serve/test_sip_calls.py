@@ -291,3 +291,17 @@ async def test_telephony_max_calls_rejects_with_486(monkeypatch: pytest.MonkeyPa
         log = r.url.log.getvalue()
     assert r.api.actions(second) == [("reject", {"status_code": 486})]
     assert f"call rejected channel=sip call={second} status=486 reason=full" in log
+
+
+async def test_without_an_api_key_calls_are_refused_with_503(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIP_TEST_WEBHOOK_SECRET", SECRET)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    api = FakeCallsApi()
+    call_id = api.add_call()
+    async with serving(load(FOLDER)) as url:  # the simulator: no key anywhere
+        response = await api.send_incoming(url.path("/openai/webhook"), call_id, secret=SECRET)
+        log = url.log.getvalue()
+    assert response.status_code == 503
+    assert response.json()["error"].startswith("cannot answer calls: no Calls API credentials (")
+    assert "OPENAI_API_KEY" in response.json()["error"]
+    assert "webhook refused channel=sip reason=unavailable" in log

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..graph.model import Guardrail, Hooks, RunSettings, ServeSettings, TransportSettings, Variable, freeze
+from ..graph.model import (
+    Guardrail,
+    Hooks,
+    InstructionTemplate,
+    RunSettings,
+    ServeSettings,
+    TransportSettings,
+    Variable,
+    freeze,
+)
 from .components import build_guardrails, build_hooks
 from .durations import parse_duration
 from .entrypoints import EntrypointResolver
 from .envrefs import has_reference, references_credential, to_secret
 from .issues import IssueSink
 from .settings import normalise_model_settings, transport_settings
+from .templates import compile_instructions
 from .yamlsource import Document
 
-__all__ = ("GraphParts", "build_graph_parts", "declared_allow", "declared_variable_names", "greeting_text")
+__all__ = ("GraphParts", "build_graph_parts", "compile_greeting", "declared_allow", "declared_variable_names")
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
@@ -34,14 +44,19 @@ class GraphParts:
     hooks: Hooks = field(default_factory=Hooks)
     transport: TransportSettings = field(default_factory=TransportSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
-    greeting: str | None = None
+    greeting: InstructionTemplate | None = None
 
 
-def greeting_text(raw: Any) -> str | None:
-    """``greeting: "..."`` or ``greeting: {instructions: "..."}`` (schema-checked) → the instructions."""
+def compile_greeting(raw: Any, variables: Collection[str], doc: Document,
+                     sink: IssueSink) -> InstructionTemplate | None:
+    """``greeting: "..."`` or ``greeting: {instructions: "..."}`` (schema-checked) → its instructions,
+    a template over the declared variables like an agent's ``instructions`` (located RG4xx issues)."""
+    path: tuple[str, ...] = ("greeting",)
     if isinstance(raw, dict):
-        raw = raw.get("instructions")
-    return raw if isinstance(raw, str) and raw.strip() else None
+        raw, path = raw.get("instructions"), ("greeting", "instructions")
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    return compile_instructions(raw, variables, doc, path, sink)
 
 
 def declared_variable_names(data: Any) -> set[str]:
@@ -90,6 +105,7 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
                       environ: Mapping[str, str]) -> GraphParts:
     """The graph document's parts (``resolver.allow`` is already set from :func:`declared_allow`)."""
     data = doc.data
+    variables = _variables(doc, sink, environ)
     run_raw = data.get("run", {})
     formatter = None
     if "tool_error_formatter" in run_raw:
@@ -108,7 +124,7 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
     )
     return GraphParts(
         start=data["start"],
-        variables=freeze(_variables(doc, sink, environ)),
+        variables=freeze(variables),
         model_settings=normalise_model_settings(data.get("model_settings", {}), doc, ("model_settings",), sink),
         run=run,
         output_guardrails=build_guardrails(data.get("output_guardrails", []), doc, ("output_guardrails",),
@@ -116,7 +132,7 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
         hooks=build_hooks(data["hooks"], doc, ("hooks",), resolver) if "hooks" in data else Hooks(),
         transport=transport_settings(data.get("transport", {}), doc, sink, environ),
         serve=_serve(data.get("serve", {}), doc, sink, environ),
-        greeting=greeting_text(data.get("greeting")),
+        greeting=compile_greeting(data.get("greeting"), variables, doc, sink),
     )
 
 

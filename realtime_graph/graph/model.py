@@ -260,7 +260,7 @@ class Agent:
     location: SourceLocation | None = field(default=None, compare=False)
     call_control: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     """The agent's ``call_control`` mapping as written (``realtime_graph.runtime.call_control``)."""
-    greeting: str | None = None
+    greeting: InstructionTemplate | None = None
     """Instructions of the first response when a session starts on this agent (overrides the graph's)."""
 
     def tool(self, name: str) -> Tool | Handoff | None:
@@ -354,7 +354,7 @@ class Graph:
     serve: ServeSettings = field(default_factory=ServeSettings)
     telephony: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     """The graph's ``telephony`` mapping as written (``realtime_graph.telephony.routing_from_mapping``)."""
-    greeting: str | None = None
+    greeting: InstructionTemplate | None = None
     """Instructions of the first response of every session (``greeting:``); an agent's own wins."""
 
     def agent(self, name: str) -> Agent:

@@ -123,7 +123,7 @@ class Session:
                 raise ConnectError(f"the realtime server sent no session.created within "
                                    f"{run.first_event_timeout:g}s of connecting (run.timeouts.first_event)")
             self._tg.start_soon(self._watch_responses)
-            greeting = greeting_instructions(state.graph, state.agent)
+            greeting = greeting_instructions(state.graph, state.agent, state.values)
             if greeting is not None:  # the first response, spoken without waiting for the user
                 await self._seam.request_response(protocol.response_create(response={"instructions": greeting}))
         except BaseException as exc:

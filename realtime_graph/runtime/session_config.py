@@ -84,9 +84,11 @@ def attach_call_id(graph: Graph) -> str | None:
     return call_id.reveal() or None
 
 
-def greeting_instructions(graph: Graph, agent: Agent) -> str | None:
-    """The greeting the session speaks first: the agent's ``greeting``, else the graph's, else None."""
-    return agent.greeting or graph.greeting or None
+def greeting_instructions(graph: Graph, agent: Agent, values: Mapping[str, Any]) -> str | None:
+    """The greeting the session speaks first, rendered with ``values``: the agent's ``greeting``,
+    else the graph's, else None."""
+    template = agent.greeting or graph.greeting
+    return template.render(values) if template is not None else None
 
 
 def instruction_values(graph: Graph, context: Mapping[str, Any]) -> dict[str, Any]:

@@ -139,7 +139,7 @@ async def test_routing_by_header_to_two_start_agents(monkeypatch: pytest.MonkeyP
         await r.until(billing, "accepted")
         main_body, billing_body = r.api.actions(main)[0][1], r.api.actions(billing)[0][1]
         with anyio.fail_after(5):
-            while "rule=0" not in r.url.log.getvalue():
+            while "rule=0" not in r.url.log.getvalue() or len(r.simulator.received_of("response.create")) < 2:
                 await anyio.sleep(0.01)
         log = r.url.log.getvalue()
     assert main_body == expected_accept("triage", {})
@@ -147,6 +147,9 @@ async def test_routing_by_header_to_two_start_agents(monkeypatch: pytest.MonkeyP
     assert billing_body["instructions"] == "You handle billing questions for sip:+14155550111@pstn."
     assert [t["name"] for t in billing_body["tools"]] == ["hangup"]
     assert f"call={billing} agent=billing rule=0" in log
+    greetings = [e["response"]["instructions"] for e in r.simulator.received_of("response.create")]
+    assert sorted(greetings) == ["Greet the caller and offer to look up their order.",
+                                 "Say that this is the billing line and greet sip:+14155550111@pstn."]
 
 
 async def test_bad_signature_and_stale_timestamp_get_400_and_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -127,6 +127,10 @@ def test_greeting_and_call_id_reference_validate() -> None:
     ok = validate_string("kind: graph\nstart: a\ngreeting: Hello there.\ntransport: {call_id: '${CALL}'}\n---\n"
                          "kind: agent\nname: a\ninstructions: hi\ngreeting: {instructions: Say hi.}\n",
                          environ={"CALL": "rtc_1"})
-    assert ok.graph is not None and ok.graph.greeting == "Hello there."
-    assert ok.graph.agents["a"].greeting == "Say hi."
+    assert ok.graph is not None and ok.graph.greeting is not None and ok.graph.greeting.source == "Hello there."
+    greeting = ok.graph.agents["a"].greeting
+    assert greeting is not None and greeting.source == "Say hi."
+    undeclared = validate_string("kind: graph\nstart: a\n---\nkind: agent\nname: a\ninstructions: hi\n"
+                                 "greeting: {instructions: 'Hi {{ who }}.'}\n")
+    assert [(i.code, i.line, i.path) for i in undeclared.issues] == [("RG402", 7, "$.greeting.instructions")]
     assert repr(ok.graph.transport.call_id) == "Secret('${CALL}')"

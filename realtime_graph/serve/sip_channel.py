@@ -40,6 +40,7 @@ from ..telephony import (
     IncomingCall,
     RedeliveryGuard,
     RouteDecision,
+    SignatureError,
     TelephonyError,
     accept_body,
     parse_call_incoming,
@@ -121,13 +122,14 @@ class SipChannel:
         """Own the Calls API client and the call tasks until cancelled (by the server)."""
         graph = self.registry.graph
         api_key = graph.transport.api_key
-        headers = {name: value if isinstance(value, str) else value.reveal(self.environ)
-                   for name, value in graph.transport.headers.items()} or None
         try:
+            headers = {name: value if isinstance(value, str) else value.reveal(self.environ)
+                       for name, value in graph.transport.headers.items()} or None
             client = CallsClient(api_key=api_key.reveal(self.environ) if api_key is not None else None,
                                  headers=headers, environ=self.environ)
-        except (CallsApiError, KeyError) as exc:
-            self._client_problem = f"no Calls API credentials ({exc})"
+        except (CallsApiError, KeyError) as exc:  # KeyError: an unset ${ENV} of transport.headers/api_key
+            why = str(exc) if isinstance(exc, CallsApiError) else f"environment variable {exc} is not set"
+            self._client_problem = f"no Calls API credentials ({why})"
             client = None
         async with anyio.create_task_group() as tg:
             if client is not None:
@@ -168,8 +170,7 @@ class SipChannel:
                 return JSONResponse({"status": "ignored", "type": event["type"][:64]})
             call = parse_call_incoming(event)
         except TelephonyError as exc:
-            return self._refuse(400, "signature" if "signature" in type(exc).__name__.lower() else "payload",
-                                str(exc))
+            return self._refuse(400, "signature" if isinstance(exc, SignatureError) else "payload", str(exc))
         if not self.guard.first_time(webhook_id, call.call_id):
             self.log.write("webhook redelivered", channel=CHANNEL, call=call.call_id, webhook=webhook_id)
             return JSONResponse({"status": "duplicate"})
@@ -287,7 +288,7 @@ class SipCall:
             return "caller_gone"
         owner.log.write("call accepted", channel=CHANNEL, call=call_id, agent=self.agent,
                         rule=self.decision.rule if self.decision.rule is not None else "default",
-                        graph=self.graph.version)
+                        graph=self.graph.version, setup=f"{(time.monotonic() - self.received) * 1000:.0f}ms")
         self._control = CallsControl(client, call_id)
         with self._scope:
             outcome = await self._converse(client, self._control)

@@ -308,3 +308,21 @@ async def test_without_an_api_key_calls_are_refused_with_503(monkeypatch: pytest
     assert response.json()["error"].startswith("cannot answer calls: no Calls API credentials (")
     assert "OPENAI_API_KEY" in response.json()["error"]
     assert "webhook refused channel=sip reason=unavailable" in log
+
+
+async def test_drain_refuses_new_calls_and_hangs_up_live_ones_at_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with rig(monkeypatch, script=None, drain_timeout=0.3) as r:
+        live, _ = await r.ring()
+        await r.until(live, "accepted")
+        r.url.server.drain()
+        late, _ = await r.ring()
+        await r.until(late, "rejected")
+        await r.until(live, "ended")
+        with anyio.fail_after(5):
+            while "outcome=drained" not in r.url.log.getvalue():
+                await anyio.sleep(0.01)
+        log = r.url.log.getvalue()
+    assert r.api.actions(late) == [("reject", {"status_code": 486})]
+    assert f"call rejected channel=sip call={late} status=486 reason=draining" in log
+    assert [a for a, _ in r.api.actions(live)] == ["accept", "hangup"]
+    assert f"call={live} agent=triage outcome=drained" in log

@@ -10,8 +10,9 @@ Semantics (docs/telephony.md):
 
 - ``transfer``: ``await control.transfer(target)`` with the YAML target (the model never chooses
   it); the output tells the model the transfer started, then ``response.create`` as usual.
-- ``hangup``: wait until the response that called it is done and its audio has been played (the
-  playback tracker; at most :data:`GOODBYE_LIMIT` seconds), send the tool output (no new
+- ``hangup``: wait until the response that called it is done and its audio has been played (a
+  call's ``output_audio_buffer.stopped``, and the playback tracker; at most :data:`GOODBYE_LIMIT`
+  seconds), send the tool output (no new
   response: nobody is left to hear it), ``await control.hangup()``, then close the connection so
   the session ends cleanly (its event stream finishes, no error).
 - Without a call (browser, ``rtgraph run``) or when the call operation fails, the model is told
@@ -161,7 +162,8 @@ class ControlCalls:
         """Until the response carrying the hangup is done and its audio has played (bounded)."""
         state = self._state
         with anyio.move_on_after(GOODBYE_LIMIT):
-            while state.streaming() is not None:
+            # A call reports its own playback (output_audio_buffer.*); else the tracker estimates it.
+            while state.streaming() is not None or state.buffer_playing:
                 await anyio.sleep(0.02)
             while True:
                 playing = state.playback.state()

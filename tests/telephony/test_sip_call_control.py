@@ -43,7 +43,7 @@ class RecordingControl:
 
 
 async def run(script: str, control: Any, *, stop: str | None = "audio_end", after_tool: bool = True,
-              ) -> tuple[list[ev.SessionEventBase], list[float], RecordingSimulator]:
+              call_id: str | None = None) -> tuple[list[ev.SessionEventBase], list[float], RecordingSimulator]:
     """Run the fixture graph until the event ``stop`` (after a ``tool_end`` when ``after_tool``),
     or with ``stop=None`` until the session's event stream ends by itself."""
     graph = load(FOLDER, environ={"SIP_TEST_WEBHOOK_SECRET": "x"})
@@ -51,7 +51,7 @@ async def run(script: str, control: Any, *, stop: str | None = "audio_end", afte
     events: list[ev.SessionEventBase] = []
     times: list[float] = []
     with anyio.fail_after(5):
-        async with Runner(graph, transport=transport).run(call_control=control) as session:
+        async with Runner(graph, transport=transport).run(call_control=control, call_id=call_id) as session:
             async for event in session:
                 events.append(event)
                 times.append(time.monotonic())
@@ -134,3 +134,16 @@ def test_greeting_and_call_id_reference_validate() -> None:
                                  "greeting: {instructions: 'Hi {{ who }}.'}\n")
     assert [(i.code, i.line, i.path) for i in undeclared.issues] == [("RG402", 7, "$.greeting.instructions")]
     assert repr(ok.graph.transport.call_id) == "Secret('${CALL}')"
+
+
+async def test_on_a_call_hangup_waits_for_the_output_buffer_to_stop() -> None:
+    """Attached (?call_id=), the server reports playback: output_audio_buffer.started … stopped."""
+    control = RecordingControl()
+    events, times, _ = await run("- actions: [{say: {text: Goodbye!, audio_ms: 300}}, {call: {tool: hangup}}]\n",
+                                 control, stop=None, call_id="rtc_attached")
+    raw = [(e.data["type"], t) for e, t in zip(events, times, strict=True) if isinstance(e, ev.RawModelEvent)]
+    kinds_seen = [k for k, _ in raw]
+    assert kinds_seen.index("output_audio_buffer.started") < kinds_seen.index("response.output_audio.delta")
+    assert kinds_seen.index("response.done") + 1 == kinds_seen.index("output_audio_buffer.stopped")
+    stopped = next(t for k, t in raw if k == "output_audio_buffer.stopped")
+    assert [a for a, _, _ in control.calls] == ["hangup"] and control.calls[0][2] >= stopped

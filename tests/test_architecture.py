@@ -17,16 +17,19 @@ PACKAGE_DIR = Path(realtime_graph.__file__).parent
 # package area -> areas it may import (besides itself)
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
+    "redaction": set(),
     "_lazy": set(),
     "audio": set(),
     "graph": {"errors"},
     "config": {"errors", "graph"},
-    "transports": {"errors", "audio", "_lazy"},
-    "runtime": {"errors", "graph", "audio", "transports.base", "transports.protocol"},
+    "transports": {"errors", "audio", "redaction", "_lazy"},
+    "runtime": {"errors", "graph", "audio", "redaction", "transports.base", "transports.protocol"},
     "reload": {"errors", "graph", "config"},
-    "scenarios": {"errors", "graph", "audio", "config", "runtime", "transports"},
-    "serve": {"errors", "graph", "audio", "_lazy", "config", "transports", "runtime", "reload", "telephony"},
-    "telephony": {"errors", "audio", "graph", "config", "transports", "runtime"},
+    "scenarios": {"errors", "graph", "audio", "redaction", "config", "runtime", "transports"},
+    "serve": {"errors", "graph", "audio", "redaction", "_lazy", "config", "transports", "runtime", "reload",
+              "telephony"},
+    "telephony": {"errors", "audio", "redaction", "graph", "config", "transports", "runtime"},
+    "sdk_import": {"errors"},
     "cli": {"*"},
     "__init__": {"*"},
     "__main__": {"cli"},
@@ -34,7 +37,7 @@ ALLOWED: dict[str, set[str]] = {
 
 # third-party module -> package areas allowed to import it
 THIRD_PARTY: dict[str, tuple[str, ...]] = {
-    "yaml": ("config", "transports.simulator", "cli", "scenarios"),
+    "yaml": ("config", "transports.simulator", "cli", "scenarios", "sdk_import"),
     "jsonschema": ("config", "scenarios"),
     "jinja2": ("config",),
     "websockets": ("transports.openai", "transports.simulator", "telephony.fakes"),
@@ -45,6 +48,8 @@ THIRD_PARTY: dict[str, tuple[str, ...]] = {
     "starlette": ("serve.serve_app", "serve.browser_channel", "serve.sip_channel"),
     "uvicorn": ("serve.serve_host",),
     "prometheus_client": ("serve.serve_metrics",),
+    "agents": ("config.sdk_objects", "sdk_import"),  # openai-agents (the `sdk` extra): SDK objects, `rtgraph import`
+    "pydantic": ("config.typeschema", "telephony.fakes"),  # not a dependency: only for models the user names
 }
 
 

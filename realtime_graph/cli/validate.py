@@ -16,7 +16,9 @@ __all__ = ("validate",)
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--no-import", "no_import", is_flag=True,
               help="Do not import entrypoint modules: check that their files define the names, statically.")
-def validate(path: str, fmt: str, strict: bool, no_import: bool) -> None:
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also list every entrypoint and the call convention it was matched to (ours or the SDK's).")
+def validate(path: str, fmt: str, strict: bool, no_import: bool, verbose: bool) -> None:
     """Validate the definition folder PATH (default agents.d).
 
     Exit status: 0 valid, 1 errors (or warnings with --strict), 2 usage error.
@@ -36,6 +38,11 @@ def validate(path: str, fmt: str, strict: bool, no_import: bool) -> None:
         sys.exit(code)
     click.echo(output)
     graph = report.graph
+    if fmt == "text" and graph is not None and verbose:
+        from ..config.callshapes import convention_lines
+
+        for line in convention_lines(graph):
+            click.echo(line)
     if fmt == "text" and graph is not None:
         click.echo(f"{path}: valid graph {graph.version} ({plural(len(graph.agents), 'agent')}, start {graph.start!r})")
     sys.exit(EXIT_ERROR if report.errors or (strict and report.warnings) else EXIT_OK)

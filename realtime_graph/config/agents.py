@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import collections.abc
+import os
 import re
+import types
+import typing
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..graph.model import Agent, Handoff, Hooks, Tool, freeze
-from .components import build_guardrails, build_hooks, build_tool
+from ..graph.model import Agent, Entrypoint, Handoff, Hooks, InstructionTemplate, Tool, freeze
+from .components import build_guardrails, build_handoff_callback, build_hooks, build_tool
 from .entrypoints import EntrypointResolver
 from .graphdoc import compile_greeting
 from .issues import IssueSink, closest
@@ -19,6 +23,88 @@ from .yamlsource import Document, JsonPath
 __all__ = ("BuiltAgent", "build_agent", "default_handoff_description", "default_handoff_tool_name")
 
 _NOT_TOOL_CHAR = re.compile(r"[^A-Za-z0-9_]")
+_LOOKS_LIKE_ENTRYPOINT = re.compile(
+    r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_AWAITABLES = (collections.abc.Awaitable, collections.abc.Coroutine)
+
+
+def _returns_other_than(fn: Any, wanted: type) -> str | None:
+    """The return annotation of ``fn`` when it says something other than ``wanted`` (awaitables
+    and unions unwrapped, so the SDK's ``MaybeAwaitable[str]`` passes); None when it fits or
+    there is no usable annotation."""
+    try:
+        annotation = typing.get_type_hints(fn).get("return", Any)
+    except Exception:  # unresolvable forward references: nothing to check
+        return None
+
+    def fits(ann: Any) -> bool:
+        origin = typing.get_origin(ann)
+        if ann is Any or ann is wanted or (wanted is str and ann is typing.LiteralString):
+            return True
+        if origin in _AWAITABLES:
+            return fits(typing.get_args(ann)[-1])
+        if origin in (typing.Union, types.UnionType):
+            return all(fits(arg) for arg in typing.get_args(ann))
+        return False
+
+    if fits(annotation):
+        return None
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
+def _instructions(raw: Any, variables: Collection[str], doc: Document, resolver: EntrypointResolver,
+                  sink: IssueSink) -> InstructionTemplate | None:
+    """A template, or ``{entrypoint: mod:fn}`` called as ``fn(context, agent) -> str`` per session update."""
+    if isinstance(raw, str):
+        if _LOOKS_LIKE_ENTRYPOINT.fullmatch(raw.strip()):
+            sink.add("RG406", f"instructions {raw.strip()!r} look like an entrypoint but are sent to the "
+                     "model as text", doc, ("instructions",),
+                     hint=f"to call the function, write `instructions: {{entrypoint: {raw.strip()}}}`; "
+                          "to keep the text, reword it")
+        return compile_instructions(raw, variables, doc, ("instructions",), sink)
+    path: JsonPath = ("instructions", "entrypoint")
+    entrypoint = resolver.resolve(raw["entrypoint"], doc, path, "instructions")
+    if entrypoint is None:
+        return None
+    returned = _returns_other_than(entrypoint.target, str) if entrypoint.target is not None else None
+    if returned is not None:
+        sink.add("RG305", f"instructions entrypoint {entrypoint.ref!r} is annotated to return {returned}; "
+                 "instructions must be a str", doc, path,
+                 hint="return the instructions text: def fn(context, agent) -> str")
+        return None
+    return InstructionTemplate(source=entrypoint.ref, entrypoint=entrypoint)
+
+
+def _enabled(spec: Mapping[str, Any], doc: Document, path: JsonPath, resolver: EntrypointResolver,
+             sink: IssueSink) -> tuple[bool, Entrypoint | None] | None:
+    """``enabled``: a bool, or an entrypoint ``fn(context, agent) -> bool`` (then statically True)."""
+    raw = spec.get("enabled", True)
+    if isinstance(raw, bool):
+        return raw, None
+    entrypoint = resolver.resolve(raw, doc, (*path, "enabled"), "enabled")
+    if entrypoint is None:
+        return None
+    returned = _returns_other_than(entrypoint.target, bool) if entrypoint.target is not None else None
+    if returned is not None:
+        sink.add("RG305", f"enabled entrypoint {entrypoint.ref!r} is annotated to return {returned}; "
+                 "it must return a bool", doc, (*path, "enabled"),
+                 hint="def fn(context, agent) -> bool: True offers the handoff to the model")
+        return None
+    return True, entrypoint
+
+
+def _input_filter(spec: Mapping[str, Any], doc: Document, path: JsonPath, resolver: EntrypointResolver,
+                  sink: IssueSink) -> tuple[bool, Entrypoint | None]:
+    if "input_filter" not in spec:
+        return True, None
+    where = (*path, "input_filter")
+    entrypoint = resolver.resolve(spec["input_filter"], doc, where, "input_filter")
+    if entrypoint is None:
+        return False, None
+    sink.add("RG211", "input_filter is not applied: a realtime handoff keeps the server-side conversation, "
+             "so the next agent sees the whole history", doc, where,
+             hint="remove it: the SDK ignores input_filter for realtime agents too")
+    return True, entrypoint
 
 
 def default_handoff_tool_name(agent_name: str) -> str:
@@ -52,18 +138,21 @@ def _handoff(raw: str | Mapping[str, Any], doc: Document, path: JsonPath, descri
         sink.add("RG205", f"handoff to unknown agent {target!r}", doc, target_path,
                  hint=f"did you mean {near!r}?" if near else f"agents: {', '.join(sorted(descriptions)) or '(none)'}")
         return None
-    on_handoff = None
-    if "on_handoff" in spec:
-        on_handoff = resolver.resolve(spec["on_handoff"], doc, (*path, "on_handoff"), "on_handoff")
-        if on_handoff is None:
-            return None
+    ok, on_handoff, parameters = build_handoff_callback(spec, doc, path, resolver)
+    enabled = _enabled(spec, doc, path, resolver, sink)
+    filter_ok, input_filter = _input_filter(spec, doc, path, resolver, sink)
+    if not ok or enabled is None or not filter_ok:
+        return None
     return Handoff(
         target=target,
         tool_name=spec.get("tool_name") or default_handoff_tool_name(target),
         description=spec.get("description") or default_handoff_description(target, descriptions[target]),
         on_handoff=on_handoff,
-        enabled=spec.get("enabled", True),
+        enabled=enabled[0],
         location=doc.source_location(path),
+        parameters=freeze(parameters) if parameters is not None else None,
+        enabled_when=enabled[1],
+        input_filter=input_filter,
     )
 
 
@@ -79,14 +168,16 @@ def _check_tool_names(names: list[tuple[str, JsonPath]], doc: Document, sink: Is
 
 
 def build_agent(doc: Document, descriptions: Mapping[str, str], variables: Collection[str],
-                resolver: EntrypointResolver, sink: IssueSink, *, complete: bool = True) -> BuiltAgent | None:
+                resolver: EntrypointResolver, sink: IssueSink, *, complete: bool = True,
+                environ: Mapping[str, str] | None = None) -> BuiltAgent | None:
     """The agent of a schema-valid document; None when any part failed (issues recorded).
 
-    ``complete=False`` (some file failed to parse) suppresses unknown-handoff-target errors.
+    ``complete=False`` (some file failed to parse) suppresses unknown-handoff-target errors;
+    ``environ`` (default ``os.environ``) is checked for the ``${ENV}`` names of hosted tools.
     """
     data = doc.data
     before = len(sink.issues)
-    instructions = compile_instructions(data.get("instructions", ""), variables, doc, ("instructions",), sink)
+    instructions = _instructions(data.get("instructions", ""), variables, doc, resolver, sink)
     tools: list[Tool] = []
     names: list[tuple[str, JsonPath]] = []
     for index, raw in enumerate(data.get("tools", [])):
@@ -107,6 +198,8 @@ def build_agent(doc: Document, descriptions: Mapping[str, str], variables: Colle
     _check_tool_names(names, doc, sink)
     guardrails = build_guardrails(data.get("output_guardrails", []), doc, ("output_guardrails",), resolver, sink)
     hooks = build_hooks(data["hooks"], doc, ("hooks",), resolver) if "hooks" in data else Hooks()
+    settings = normalise_agent_settings(data.get("model_settings", {}), doc, sink,
+                                        os.environ if environ is None else environ)
     if sink.has_errors_since(before) or instructions is None or len(handoffs) != len(data.get("handoffs", [])):
         return None
     agent = Agent(
@@ -116,7 +209,7 @@ def build_agent(doc: Document, descriptions: Mapping[str, str], variables: Colle
         tools=tuple(tools),
         handoffs=tuple(handoffs),
         output_guardrails=guardrails,
-        model_settings=normalise_agent_settings(data.get("model_settings", {})),
+        model_settings=settings,
         hooks=hooks,
         location=doc.source_location(("name",)),
         call_control=freeze(data.get("call_control", {})),

@@ -42,24 +42,32 @@ def check_start(doc: Document, names: Sequence[str], sink: IssueSink) -> bool:
 
 
 def _targets(doc: Document) -> list[str]:
+    """Handoff targets that may be offered (``enabled`` not literally false), read leniently:
+    the document may have failed the schema, and a broken entry still names its target."""
+    handoffs = doc.data.get("handoffs")
     out = []
-    for raw in doc.data.get("handoffs", []):
+    for raw in handoffs if isinstance(handoffs, list) else ():
         if isinstance(raw, str):
             out.append(raw)
-        elif raw.get("enabled", True):
+        elif isinstance(raw, dict) and isinstance(raw.get("agent"), str) and raw.get("enabled", True) is not False:
             out.append(raw["agent"])
     return out
 
 
 def check_reachable(start: str, agent_docs: Sequence[Document], sink: IssueSink,
-                    entry_points: Sequence[str] = ()) -> None:
-    """Warn about agents no chain of enabled handoffs from ``start`` (or from an ``entry_points``
-    agent: one a telephony routing rule starts calls on) reaches.
+                    invalid_docs: Sequence[Document] = (), entry_points: Sequence[str] = ()) -> None:
+    """Warn about agents no chain of possibly enabled handoffs from ``start`` (or from an
+    ``entry_points`` agent: one a telephony routing rule starts calls on) reaches.
 
     Works on the documents, not the built agents, so one broken agent does not make others
-    look unreachable.
+    look unreachable; the handoffs of ``invalid_docs`` (agent documents that failed the schema)
+    count too, but they get no warning themselves: their error is reported already.
     """
-    by_name = {doc.data["name"]: doc for doc in agent_docs}
+    by_name: dict[str, Document] = {}
+    for doc in (*agent_docs, *invalid_docs):
+        name = doc.data.get("name") if isinstance(doc.data, dict) else None
+        if isinstance(name, str):
+            by_name.setdefault(name, doc)
     seen = {start, *entry_points}
     todo = list(seen)
     while todo:
@@ -68,8 +76,9 @@ def check_reachable(start: str, agent_docs: Sequence[Document], sink: IssueSink,
             if target not in seen:
                 seen.add(target)
                 todo.append(target)
-    for name, doc in by_name.items():
-        if name not in seen:
+    for doc in agent_docs:
+        name = doc.data["name"]
+        if name not in seen and by_name[name] is doc:
             sink.add("RG207", f"agent {name!r} is unreachable from start agent {start!r}", doc, ("name",),
                      hint=f"add a handoff to {name!r} from a reachable agent, or remove it")
 

@@ -10,31 +10,48 @@ from __future__ import annotations
 
 import ast
 import importlib
-import inspect
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from ..graph.model import Entrypoint, SourceLocation
+from .callshapes import SHAPES, accepted, adapt_call, is_async_callable, match_shape
 from .issues import IssueSink, closest
-from .signature import verdict_annotation_problem
+from .sdk_objects import guardrail_adapter, sdk_kind
+from .signature import signature_of, verdict_annotation_problem
 from .yamlsource import Document, JsonPath
 
-__all__ = ("CONVENTIONS", "EntrypointResolver")
+__all__ = ("CONVENTIONS", "EntrypointResolver", "Found")
 
-# role -> (positional arguments the runtime passes, how the docs write the call)
-CONVENTIONS: dict[str, tuple[int, str]] = {
-    "needs_approval": (2, "fn(arguments, context) -> bool"),
-    "on_handoff": (1, "fn(context)"),
-    "guardrail": (2, "fn(text, context)"),
-    "hook": (1, "fn(event)"),
-    "tool_error_formatter": (1, "fn(info) -> str | None"),
+# role -> how the docs write the accepted calls (ours first; the SDK's shapes are adapted)
+CONVENTIONS: dict[str, str] = {role: accepted(role) for role in SHAPES}
+
+_ROLE_NAMES = {"on_handoff_input": "on_handoff (with input_type)", "on_handoff_hook": "on_handoff hook",
+               "on_agent_start": "on_agent_start hook", "on_agent_end": "on_agent_end hook",
+               "on_tool_start": "on_tool_start hook", "on_tool_end": "on_tool_end hook"}
+_HOOK_ROLES = frozenset(("on_agent_start", "on_agent_end", "on_tool_start", "on_tool_end", "on_handoff_hook"))
+_ACCEPTED_OBJECTS = {
+    None: "a tool entrypoint names a function, or a FunctionTool (@function_tool) when openai-agents is installed",
+    "guardrail": "a guardrail entrypoint names a function, or an OutputGuardrail (@output_guardrail) "
+                 "when openai-agents is installed",
 }
 
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What an entrypoint names: the object (None when not imported), where, whether async (static)."""
+
+    target: Any
+    location: SourceLocation | None
+    is_async: bool = False
+
+
+_ABSENT = object()  # an attribute that does not exist (None may be a real value)
 _IMPORT_LOCK = threading.RLock()  # sys.path and module imports are process-global
 
 
@@ -84,7 +101,29 @@ class EntrypointResolver:
 
     # -- public -------------------------------------------------------------------------------
     def resolve(self, ref: str, doc: Document, path: JsonPath, role: str | None = None) -> Entrypoint | None:
-        """The :class:`Entrypoint` for ``ref`` or None (issue recorded). ``role`` checks arity."""
+        """The :class:`Entrypoint` for ``ref`` or None (issue recorded).
+
+        ``role`` (a key of :data:`CONVENTIONS`) matches the call shape: ours is used as it is, an
+        SDK shape gets an adapter with ours. None is a tool: a function or a ``FunctionTool``,
+        adapted by :mod:`.components`.
+        """
+        found = self.lookup(ref, doc, path)
+        if found is None:
+            return None
+        if not self.import_modules:  # --no-import: the name exists, nothing more is known
+            return Entrypoint(ref=ref, target=None, is_async=found.is_async, location=found.location)
+        module_name, _, attr = ref.partition(":")
+        # user objects may raise anything from __getattr__, __dir__, properties or signatures
+        try:
+            return self._conform(ref, found.target, role, doc, path, found.location)
+        except Exception as exc:
+            self.sink.add("RG303", f"looking up {attr!r} in {module_name!r} failed: {_one_line(exc)}", doc, path,
+                          hint="the module's __getattr__ or a property raised; fix the module")
+            return None
+
+    def lookup(self, ref: str, doc: Document, path: JsonPath) -> Found | None:
+        """The object ``ref`` names (``imports.allow``, import, attribute), or None (issue recorded).
+        Without import, ``target`` is None once the name was found in the module's source."""
         module_name, _, attr = ref.partition(":")
         location = doc.source_location(path)
         if self.allow is not None and not any(
@@ -99,26 +138,68 @@ class EntrypointResolver:
         if isinstance(module, _Missing):
             self.sink.add(module.code, module.message, doc, path, hint=module.hint)
             return None
-        # user objects may raise anything from __getattr__, __dir__ or properties
         try:
             target = self._attribute(module, module_name, attr, doc, path)
-            if target is None:
-                return None
-            if not callable(target):
-                self.sink.add("RG304", f"{ref!r} is not callable: it is of type {type(target).__name__}",
-                              doc, path)
-                return None
-            if role is not None and not self._fits(target, ref, role, doc, path):
-                return None
-            if role == "guardrail" and not self._returns_verdict(target, ref, doc, path):
-                return None
-            is_async = inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(
-                getattr(target, "__call__", None))  # noqa: B004 (the method, not callability)
         except Exception as exc:
             self.sink.add("RG303", f"looking up {attr!r} in {module_name!r} failed: {_one_line(exc)}", doc, path,
                           hint="the module's __getattr__ or a property raised; fix the module")
             return None
-        return Entrypoint(ref=ref, target=target, is_async=is_async, location=location)
+        return None if target is _ABSENT else Found(target, location)
+
+    def _conform(self, ref: str, target: Any, role: str | None, doc: Document, path: JsonPath,
+                 location: SourceLocation | None) -> Entrypoint | None:
+        kind = sdk_kind(target)
+        if role is None and kind == "function_tool":
+            return Entrypoint(ref=ref, target=target, is_async=True, location=location,
+                              convention="FunctionTool (SDK): on_invoke_tool(ToolContext, arguments)")
+        if role == "guardrail" and kind == "output_guardrail":
+            return Entrypoint(ref=ref, target=guardrail_adapter(target, ref), is_async=True, location=location,
+                              convention="OutputGuardrail (SDK): run(context, agent, output)")
+        if not callable(target):
+            self.sink.add("RG304", f"{ref!r} is not callable: it is of type {type(target).__name__}", doc, path,
+                          hint=_ACCEPTED_OBJECTS.get(role))
+            return None
+        is_async = is_async_callable(target)
+        if role is None:
+            return Entrypoint(ref=ref, target=target, is_async=is_async, location=location)
+        signature = signature_of(target)
+        shape = match_shape(role, signature)
+        if shape is None:
+            self.sink.add("RG305", f"{_ROLE_NAMES.get(role, role)} entrypoint {ref!r} must be callable as "
+                          f"{SHAPES[role][0].text}; its signature is {signature}", doc, path,
+                          hint=f"accepted signatures: {accepted(role)}"
+                               + ("; with input_type: fn(context, input)" if role == "on_handoff" else ""))
+            return None
+        if role == "guardrail" and not self._returns_verdict(target, ref, doc, path):
+            return None
+        return Entrypoint(ref=ref, target=adapt_call(role, shape, target, ref), is_async=is_async,
+                          location=location, convention=shape.label, takes_context=shape.sdk and role in _HOOK_ROLES)
+
+    def resolve_constant(self, ref: str, doc: Document, path: JsonPath) -> tuple[bool, Any]:
+        """``(True, value)`` of the module attribute ``ref`` names (any object; the caller checks
+        its type), or ``(False, None)`` with an issue recorded. Without import the value is
+        unknown: ``(True, None)`` once the name is found in the module source."""
+        module_name, _, attr = ref.partition(":")
+        if self.allow is not None and not any(
+                module_name == p or module_name.startswith(p + ".") for p in self.allow):
+            self.sink.add("RG308", f"module {module_name!r} is not in imports.allow", doc, path,
+                          hint=f"allowed prefixes: {', '.join(self.allow) or '(none)'}; "
+                               "add it to imports.allow in the graph file")
+            return False, None
+        if not self.import_modules:
+            return self._check_source(ref, module_name, attr, doc, path, None) is not None, None
+        module = self._module(module_name)
+        if isinstance(module, _Missing):
+            self.sink.add(module.code, module.message, doc, path, hint=module.hint)
+            return False, None
+        before = len(self.sink.issues)
+        try:
+            target = self._attribute(module, module_name, attr, doc, path)
+        except Exception as exc:
+            self.sink.add("RG303", f"looking up {attr!r} in {module_name!r} failed: {_one_line(exc)}", doc, path,
+                          hint="the module's __getattr__ or a property raised; fix the module")
+            return False, None
+        return len(self.sink.issues) == before, target  # a found attribute may itself be None
 
     def _returns_verdict(self, target: Any, ref: str, doc: Document, path: JsonPath) -> bool:
         returned = verdict_annotation_problem(target)
@@ -138,7 +219,7 @@ class EntrypointResolver:
                 near = closest(part, names)
                 self.sink.add("RG303", f"{module_name!r} has no attribute {attr!r}", doc, path,
                               hint=f"did you mean {module_name}:{near}?" if near else None)
-                return None
+                return _ABSENT
             target = getattr(target, part)
         return target
 
@@ -185,24 +266,9 @@ class EntrypointResolver:
         file = getattr(module, "__file__", None) or ""
         return top not in sys.stdlib_module_names and "site-packages" not in file and bool(file)
 
-    def _fits(self, target: Callable[..., Any], ref: str, role: str, doc: Document, path: JsonPath) -> bool:
-        count, shape = CONVENTIONS[role]
-        try:
-            signature = inspect.signature(target)
-        except (TypeError, ValueError):  # builtins without introspectable signatures
-            return True
-        try:
-            signature.bind(*range(count))
-        except TypeError:
-            self.sink.add("RG305", f"{role} entrypoint {ref!r} must be callable as {shape}; "
-                          f"its signature is {signature}", doc, path,
-                          hint=f"change the function to accept {count} positional argument(s)")
-            return False
-        return True
-
     # -- no-import mode -----------------------------------------------------------------------
     def _check_source(self, ref: str, module_name: str, attr: str, doc: Document, path: JsonPath,
-                      location: SourceLocation | None) -> Entrypoint | None:
+                      location: SourceLocation | None) -> Found | None:
         info = self._source_names(module_name)
         if isinstance(info, _Missing):
             self.sink.add(info.code, info.message, doc, path, hint=info.hint)
@@ -217,7 +283,7 @@ class EntrypointResolver:
                               hint=f"did you mean {module_name}:{near}?" if near else None)
                 return None
             is_async = attr in async_names
-        return Entrypoint(ref=ref, target=None, is_async=is_async, location=location)
+        return Found(None, location, is_async)
 
     def _source_names(self, name: str) -> tuple[set[str], set[str], bool] | _Missing | None:
         """Top-level names of the module's source, None when it has no Python source (builtin)."""

@@ -23,7 +23,7 @@ from .envrefs import has_reference, references_credential, to_secret
 from .issues import IssueSink
 from .settings import normalise_model_settings, transport_settings
 from .templates import compile_instructions
-from .yamlsource import Document
+from .yamlsource import Document, JsonPath
 
 __all__ = ("GraphParts", "build_graph_parts", "compile_greeting", "declared_allow", "declared_variable_names")
 
@@ -83,13 +83,44 @@ def declared_allow(data: Any) -> tuple[str, ...] | None:
     return tuple(p for p in allow if isinstance(p, str))
 
 
-def _variables(doc: Document, sink: IssueSink, environ: Mapping[str, str]) -> dict[str, Variable]:
+_TYPE_OF_CONSTANT: dict[type, str] = {str: "string", bool: "boolean", int: "integer", float: "number"}
+
+
+def _constant(name: str, raw: Mapping[str, Any], resolver: EntrypointResolver, doc: Document,
+              sink: IssueSink) -> tuple[bool, Any]:
+    """A ``default: {entrypoint: module:NAME}`` resolved now: ``(ok, value)``; only str, int,
+    float and bool constants (templates get plain data, never arbitrary objects)."""
+    path = ("variables", name, "default", "entrypoint")
+    ref = raw["default"]["entrypoint"]
+    ok, value = resolver.resolve_constant(ref, doc, path)
+    if not ok or (value is None and not resolver.import_modules):
+        return ok, None
+    if type(value) not in _TYPE_OF_CONSTANT:
+        sink.add("RG505", f"default of variable {name!r} comes from {ref!r}, which is of type "
+                 f"{type(value).__name__}", doc, path,
+                 hint="point at a str, int, float or bool constant (or compute the text in "
+                      "`instructions: {entrypoint: module:function}`)")
+        return False, None
+    return True, value
+
+
+def _variables(doc: Document, sink: IssueSink, environ: Mapping[str, str],
+               resolver: EntrypointResolver) -> dict[str, Variable]:
     out: dict[str, Variable] = {}
     for name, raw in doc.data.get("variables", {}).items():
-        path = ("variables", name, "default")
+        path: JsonPath = ("variables", name, "default")
         kind = raw.get("type", "string")
         default = raw.get("default")
-        if isinstance(default, str) and has_reference(default):
+        from_constant = isinstance(default, dict)
+        ok = True
+        if from_constant:
+            ok, default = _constant(name, raw, resolver, doc, sink)
+            if "type" not in raw and default is not None:
+                kind = _TYPE_OF_CONSTANT[type(default)]
+            path = (*path, "entrypoint")
+        if not ok:
+            default = None  # still declared: templates using it get no undeclared-variable error
+        elif isinstance(default, str) and not from_constant and has_reference(default):
             default = to_secret(default, doc, path, sink, environ)
         elif default is not None and (not isinstance(default, _PYTHON_TYPES[kind])
                                       or (kind != "boolean" and isinstance(default, bool))):
@@ -105,7 +136,7 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
                       environ: Mapping[str, str]) -> GraphParts:
     """The graph document's parts (``resolver.allow`` is already set from :func:`declared_allow`)."""
     data = doc.data
-    variables = _variables(doc, sink, environ)
+    variables = _variables(doc, sink, environ, resolver)
     run_raw = data.get("run", {})
     formatter = None
     if "tool_error_formatter" in run_raw:
@@ -121,11 +152,15 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
         connect_timeout=parse_duration(run_raw.get("timeouts", {}).get("connect", 10)),
         first_event_timeout=parse_duration(run_raw.get("timeouts", {}).get("first_event", 10)),
         response_timeout=parse_duration(run_raw.get("timeouts", {}).get("response", 30)),
+        instructions_timeout=parse_duration(run_raw.get("timeouts", {}).get("instructions", 5)),
+        tool_max_output_chars=run_raw.get("tools", {}).get("max_output_chars", 100_000),
+        tool_loop_lag_threshold=_lag_threshold(run_raw.get("tools", {}), doc, sink),
     )
     return GraphParts(
         start=data["start"],
         variables=freeze(variables),
-        model_settings=normalise_model_settings(data.get("model_settings", {}), doc, ("model_settings",), sink),
+        model_settings=normalise_model_settings(data.get("model_settings", {}), doc, ("model_settings",), sink,
+                                                environ),
         run=run,
         output_guardrails=build_guardrails(data.get("output_guardrails", []), doc, ("output_guardrails",),
                                            resolver, sink),
@@ -134,6 +169,18 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
         serve=_serve(data.get("serve", {}), doc, sink, environ),
         greeting=compile_greeting(data.get("greeting"), variables, doc, sink),
     )
+
+
+def _lag_threshold(tools: Mapping[str, Any], doc: Document, sink: IssueSink) -> float:
+    """``run.tools.loop_lag_threshold``: a duration, or ``false`` (0.0: never report)."""
+    raw = tools.get("loop_lag_threshold", 0.5)
+    if raw is False:
+        return 0.0
+    try:
+        return parse_duration(raw)
+    except ValueError as exc:
+        sink.add("RG506", str(exc), doc, ("run", "tools", "loop_lag_threshold"), hint="e.g. 500ms, 1s or false")
+        return 0.5
 
 
 def _serve(raw: Mapping[str, Any], doc: Document, sink: IssueSink, environ: Mapping[str, str]) -> ServeSettings:

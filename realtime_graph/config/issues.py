@@ -43,6 +43,7 @@ CODES: dict[str, str] = {
     "RG208": "handoff target speaks with a different voice",
     "RG209": "invalid regular expression in a deny guardrail",
     "RG210": "regular expression in a deny guardrail too large or too deeply nested",
+    "RG211": "handoff `input_filter` is not applied in realtime sessions (warning)",
     "RG301": "module of an entrypoint not found",
     "RG302": "module raised an exception while being imported",
     "RG303": "attribute of an entrypoint not found",
@@ -52,11 +53,13 @@ CODES: dict[str, str] = {
     "RG307": "tool parameters cannot be derived from a type hint",
     "RG308": "entrypoint module outside imports.allow",
     "RG309": "guardrail entrypoint annotated to return something that is not a verdict",
+    "RG310": "handoff input_type unusable (not a dataclass, TypedDict or pydantic model, or no on_handoff)",
     "RG401": "template syntax error",
     "RG402": "template uses an undeclared variable",
     "RG403": "template too deeply nested or too large",
     "RG404": "template uses what the sandbox refuses (private attributes, include, huge range)",
     "RG405": "template constant expression too large",
+    "RG406": "plain-text instructions that look like an entrypoint (warning)",
     "RG501": "malformed ${ENV} reference",
     "RG502": "environment variable unset and no default (warning)",
     "RG503": "literal secret where an ${ENV} reference is required",
@@ -65,7 +68,7 @@ CODES: dict[str, str] = {
     "RG506": "duration out of range",
 }
 
-_WARNINGS = frozenset({"RG207", "RG502"})
+_WARNINGS = frozenset({"RG207", "RG211", "RG406", "RG502"})
 
 
 def json_path(path: JsonPath) -> str:

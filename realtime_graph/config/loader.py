@@ -133,11 +133,13 @@ def _pipeline(documents: list[Document], sink: IssueSink, *, version: str, sourc
     built: dict[str, BuiltAgent] = {}
     unique = unique_agents(agent_docs, sink)
     for doc in unique:
-        entry = build_agent(doc, descriptions, variables, resolver, sink, complete=complete)
+        entry = build_agent(doc, descriptions, variables, resolver, sink, complete=complete, environ=env)
         if entry is not None:
             built[entry.agent.name] = entry
     if parts is not None and start_ok:
-        check_reachable(parts.start, unique, sink, _routed_agents(graph_doc.data if graph_doc else None))
+        invalid = [d for d in documents if isinstance(d.data, dict) and d.data.get("kind") == "agent"
+                   and valid[id(d)] != "agent"]
+        check_reachable(parts.start, unique, sink, invalid, _routed_agents(graph_doc.data if graph_doc else None))
     if parts is not None and complete:
         check_voices(built, parts.model_settings, sink)
     if parts is not None and graph_doc is not None and complete:

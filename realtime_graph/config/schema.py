@@ -52,6 +52,8 @@ def _type_name(value: Any) -> str:
 
 
 def _sensitive(path: JsonPath) -> bool:
+    if path[:1] == ("model_settings",) and "tools" in path and ("headers" in path or "authorization" in path):
+        return True  # a hosted MCP tool's credentials
     return any(path[: len(p)] == p for p in _SENSITIVE)
 
 
@@ -82,7 +84,7 @@ def _describe(error: Any, path: JsonPath) -> tuple[str, str, str | None]:
     if v in ("minimum", "maximum", "exclusiveMinimum"):
         op = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">"}[v]
         return "RG110", f"must be {op} {error.validator_value}", hint
-    return "RG110", error.message, hint
+    return "RG110", "invalid value" if _sensitive(path) else error.message, hint
 
 
 def _report(error: Any, doc: Document, sink: IssueSink) -> None:

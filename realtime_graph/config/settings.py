@@ -12,7 +12,7 @@ from .envrefs import has_reference, literal_default, to_secret
 from .issues import IssueSink
 from .yamlsource import Document, JsonPath
 
-__all__ = ("normalise_agent_settings", "normalise_model_settings", "transport_settings")
+__all__ = ("hosted_tools", "normalise_agent_settings", "normalise_model_settings", "transport_settings")
 
 _FORMATS: dict[str, dict[str, Any]] = {
     "pcm16": {"type": "audio/pcm", "rate": 24000},
@@ -61,10 +61,60 @@ def _set(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     tree[path[-1]] = value
 
 
+_MCP_SERVER_KEYS = ("server_url", "connector_id", "tunnel_id")
+
+
+def _secret_value(value: str, what: str, credential: bool, doc: Document, path: JsonPath, sink: IssueSink,
+                  environ: Mapping[str, str], hint: str) -> str | Secret | None:
+    """``value`` as a :class:`Secret` when it references the environment; a literal credential is RG503."""
+    if has_reference(value):
+        if credential and literal_default(value):
+            sink.add("RG503", f"{what} must not have a literal `:-default` (a literal secret)", doc, path, hint=hint)
+            return None
+        return to_secret(value, doc, path, sink, environ)
+    if credential:
+        sink.add("RG503", f"{what} must use an ${{ENV}} reference, not a literal secret", doc, path, hint=hint)
+        return None
+    return value
+
+
+def hosted_tools(raw: list[Mapping[str, Any]], doc: Document, base: JsonPath, sink: IssueSink,
+                 environ: Mapping[str, str]) -> list[dict[str, Any]]:
+    """``model_settings.tools`` (hosted MCP servers) with ``${ENV}`` headers and ``authorization``
+    as :class:`Secret` s, revealed only when a session sends them."""
+    out: list[dict[str, Any]] = []
+    for index, tool in enumerate(raw):
+        path = (*base, index)
+        label = tool["server_label"]
+        given = [k for k in _MCP_SERVER_KEYS if k in tool]
+        if len(given) != 1:
+            sink.add("RG110", f"mcp tool {label!r} needs exactly one of server_url, connector_id or tunnel_id"
+                     + (f", got {', '.join(given)}" if given else ""), doc, path,
+                     hint="e.g. server_url: https://mcp.example.com/sse")
+        entry = copy.deepcopy(dict(tool))
+        if "authorization" in tool:
+            entry["authorization"] = _secret_value(
+                tool["authorization"], f"authorization of mcp tool {label!r}", True, doc,
+                (*path, "authorization"), sink, environ, hint='write authorization: "${MCP_OAUTH_TOKEN}" and export it')
+        headers: dict[str, str | Secret | None] = {}
+        for name, value in (tool.get("headers") or {}).items():
+            headers[name] = _secret_value(
+                value, f"header {name!r} of mcp tool {label!r}", bool(_CREDENTIAL_HEADER.search(name)), doc,
+                (*path, "headers", name), sink, environ,
+                hint=f'write {name}: "Bearer ${{MCP_TOKEN}}" (or "${{MY_KEY}}") and export it')
+        if tool.get("headers") is not None:
+            entry["headers"] = headers
+        out.append(entry)
+    return out
+
+
 def normalise_model_settings(raw: Mapping[str, Any], doc: Document, base: JsonPath,
-                             sink: IssueSink) -> Mapping[str, Any]:
-    """GA-shaped, frozen settings; legacy aliases folded in (nested values win)."""
-    out = copy.deepcopy({k: v for k, v in raw.items() if k not in _ALIASES})
+                             sink: IssueSink, environ: Mapping[str, str]) -> Mapping[str, Any]:
+    """GA-shaped, frozen settings; legacy aliases folded in (nested values win); hosted tools'
+    secrets as :class:`Secret` s."""
+    out = copy.deepcopy({k: v for k, v in raw.items() if k not in _ALIASES and k != "tools"})
+    if "tools" in raw:
+        out["tools"] = hosted_tools(raw["tools"], doc, (*base, "tools"), sink, environ)
     source: dict[tuple[str, ...], JsonPath] = {p: (*base, *p) for p in _FORMAT_PATHS}
     for alias, target in _ALIASES.items():
         if alias in raw and not _has(out, target):
@@ -86,9 +136,13 @@ def normalise_model_settings(raw: Mapping[str, Any], doc: Document, base: JsonPa
     return frozen
 
 
-def normalise_agent_settings(raw: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Per-agent overrides in GA shape (the legacy ``voice`` alias folded in, nested winning)."""
-    out = copy.deepcopy({k: v for k, v in raw.items() if k != "voice"})
+def normalise_agent_settings(raw: Mapping[str, Any], doc: Document, sink: IssueSink,
+                             environ: Mapping[str, str]) -> Mapping[str, Any]:
+    """Per-agent overrides in GA shape (the legacy ``voice`` alias folded in, nested winning;
+    hosted tools' secrets as :class:`Secret` s)."""
+    out = copy.deepcopy({k: v for k, v in raw.items() if k not in ("voice", "tools")})
+    if "tools" in raw:
+        out["tools"] = hosted_tools(raw["tools"], doc, ("model_settings", "tools"), sink, environ)
     if "voice" in raw and not _has(out, ("audio", "output", "voice")):
         _set(out, ("audio", "output", "voice"), raw["voice"])
     frozen: Mapping[str, Any] = freeze(out)

@@ -1,89 +1,44 @@
 """A tool function's signature as a JSON Schema, and checks of declared ``parameters`` against it.
 
-The model calls tools with keyword arguments; a parameter named ``context`` receives the call
-context and is not shown to the model. Descriptions come from the docstring: its first paragraph
-describes the tool, Google-style ``Args:`` lines describe the properties.
+The model calls tools with keyword arguments. The context parameter receives the call context
+and is not shown to the model: a parameter named ``context`` anywhere, or a first parameter named
+``ctx`` or annotated ``RunContextWrapper`` / ``ToolContext`` / ``CallContext`` (the SDK's rule).
+Descriptions come from ``Annotated`` hints, else from the docstring: its first paragraph describes
+the tool, Google-style ``Args:`` lines describe the properties. Type hints → JSON Schema:
+:mod:`.typeschema`.
 """
 
 from __future__ import annotations
 
-import enum
 import inspect
-import math
 import re
 import types
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ("ToolSignature", "UnsupportedHint", "check_declared", "describe_function", "positional_only",
-           "signature_of", "verdict_annotation_problem")
+from .typeschema import SchemaBuilder, UnsupportedHint, needs_conversion
 
-_SCALARS: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
+__all__ = ("CONTEXT_TYPES", "ToolSignature", "UnsupportedHint", "check_declared", "context_parameter",
+           "describe_function", "positional_only", "signature_of", "verdict_annotation_problem")
+
+CONTEXT_TYPES = ("RunContextWrapper", "ToolContext", "CallContext")
+"""Class names whose annotation marks a tool's first parameter as the call context."""
+
 _ARG_LINE = re.compile(r"^\s*(\*{0,2}[A-Za-z_][A-Za-z0-9_]*)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
 _SECTION = re.compile(r"^\s*(Args|Arguments|Parameters|Returns|Raises|Yields|Examples?|Notes?)\s*:\s*$")
 
 
-class UnsupportedHint(Exception):
-    """A type hint we cannot express as JSON Schema (the user should declare ``parameters``)."""
-
-
 class ToolSignature(typing.NamedTuple):
+    """What a tool function shows the model, and how it is called."""
+
     description: str
     parameters: dict[str, Any]
     takes_context: bool
-
-
-def _json_values(name: str, values: list[Any]) -> list[Any]:
-    """Enum / Literal values as the model will see them: only JSON scalars (str, int, finite
-    float, bool, None) survive ``session.update``; anything else is an unsupported hint."""
-    for value in values:
-        if value is not None and type(value) not in (str, int, float, bool):
-            raise UnsupportedHint(f"{name} (value of type {type(value).__name__} is not JSON)")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise UnsupportedHint(f"{name} (value {value!r} is not JSON)")
-        if isinstance(value, str) and not value.isprintable() and any("\ud800" <= c <= "\udfff" for c in value):
-            raise UnsupportedHint(f"{name} (a value holds a lone surrogate)")
-    return values
-
-
-def _schema(hint: Any) -> dict[str, Any]:
-    if hint is inspect.Parameter.empty or hint is Any:
-        return {}
-    if hint in _SCALARS:
-        return {"type": _SCALARS[hint]}
-    if hint is type(None):
-        return {"type": "null"}
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return {"enum": _json_values(hint.__name__, [m.value for m in hint])}
-    if hint in (list, tuple, set, frozenset):
-        return {"type": "array"}
-    if hint is dict:
-        return {"type": "object"}
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is typing.Literal:
-        kinds = {_SCALARS.get(type(a)) for a in args}
-        out: dict[str, Any] = {"enum": _json_values(repr(hint), list(args))}
-        if len(kinds) == 1 and None not in kinds:
-            out["type"] = kinds.pop()
-        return out
-    if origin in (typing.Union, types.UnionType):
-        members = [a for a in args if a is not type(None)]
-        inner = _schema(members[0]) if len(members) == 1 else {"anyOf": [_schema(m) for m in members]}
-        if len(members) == len(args):
-            return inner
-        if isinstance(inner.get("type"), str):
-            return {**inner, "type": [inner["type"], "null"]}
-        return {"anyOf": [inner, {"type": "null"}]}
-    if origin in (list, tuple, set, frozenset):
-        if origin is tuple and (len(args) != 2 or args[1] is not Ellipsis):
-            raise UnsupportedHint(f"fixed-length tuple {hint!r}")
-        return {"type": "array", "items": _schema(args[0])} if args else {"type": "array"}
-    if origin is dict:
-        if args and args[0] is not str:
-            raise UnsupportedHint(f"{hint!r} (JSON object keys are strings)")
-        return {"type": "object", "additionalProperties": _schema(args[1])} if args else {"type": "object"}
-    raise UnsupportedHint(getattr(hint, "__name__", None) or repr(hint))
+    context_param: str | None = None
+    """The parameter that receives the call context (``context``, ``ctx``, ...), if any."""
+    conversions: Mapping[str, Any] = {}
+    """Parameters whose JSON values are converted into their type (dataclass, pydantic model)."""
 
 
 def _docstring(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
@@ -119,9 +74,24 @@ def _docstring(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
 
 def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
     try:
-        return typing.get_type_hints(fn)
-    except Exception:  # unresolvable forward references: fall back to raw annotations
-        return dict(getattr(fn, "__annotations__", {}))
+        return typing.get_type_hints(fn, include_extras=True)
+    except Exception:  # an unresolvable forward reference: resolve the others one by one
+        pass
+    hints: dict[str, Any] = {}
+    namespace = getattr(fn, "__globals__", {})
+    for name, annotation in dict(getattr(fn, "__annotations__", {})).items():
+        try:
+            hints[name] = typing.get_type_hints(_Holder(name, annotation), namespace, include_extras=True)[name]
+        except Exception:  # e.g. `ctx: RunContextWrapper` without the SDK: stays the string
+            hints[name] = annotation
+    return hints
+
+
+class _Holder:
+    """One annotation on its own, for ``typing.get_type_hints``."""
+
+    def __init__(self, name: str, annotation: Any) -> None:
+        self.__annotations__ = {name: annotation}
 
 
 def signature_of(fn: Callable[..., Any]) -> inspect.Signature | None:
@@ -132,8 +102,28 @@ def signature_of(fn: Callable[..., Any]) -> inspect.Signature | None:
         return None
 
 
+def _is_context_hint(hint: Any) -> bool:
+    if isinstance(hint, str):  # an unresolved annotation: compare the class name it spells
+        return hint.partition("[")[0].rpartition(".")[2] in CONTEXT_TYPES
+    hint = typing.get_origin(hint) or hint
+    return isinstance(hint, type) and hint.__name__ in CONTEXT_TYPES
+
+
+def context_parameter(signature: inspect.Signature, hints: Mapping[str, Any] | None = None) -> str | None:
+    """The parameter that receives the call context: one named ``context``, else a first parameter
+    named ``ctx`` or annotated with a context class (:data:`CONTEXT_TYPES`); None when there is none."""
+    params = list(signature.parameters.values())
+    if "context" in signature.parameters:
+        return "context"
+    if not params or params[0].kind in (params[0].VAR_POSITIONAL, params[0].VAR_KEYWORD):
+        return None
+    first = params[0]
+    hint = (hints or {}).get(first.name, first.annotation)
+    return first.name if first.name == "ctx" or _is_context_hint(hint) else None
+
+
 def describe_function(fn: Callable[..., Any], signature: inspect.Signature | None = None) -> ToolSignature:
-    """Description, derived parameters schema and whether ``context`` is taken.
+    """Description, derived parameters schema and how the context is taken.
 
     ``signature`` is ``fn``'s, when the caller already has it. Raises :class:`UnsupportedHint`
     naming the parameter whose type hint has no JSON form.
@@ -142,30 +132,33 @@ def describe_function(fn: Callable[..., Any], signature: inspect.Signature | Non
         signature = inspect.signature(fn)
     hints = _hints(fn)
     summary, arg_docs = _docstring(fn)
+    builder = SchemaBuilder()
     properties: dict[str, Any] = {}
     required: list[str] = []
-    takes_context = False
+    conversions: dict[str, Any] = {}
+    context_param = context_parameter(signature, hints)
     for name, param in signature.parameters.items():
-        if name == "context":
-            takes_context = True
-            continue
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+        if name == context_param or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
         hint = hints.get(name, param.annotation)
         try:
-            prop = _schema(hint)
+            prop = builder.schema(hint)
         except UnsupportedHint as exc:
             raise UnsupportedHint(f"parameter {name!r}: {exc}") from None
         except TypeError:  # an annotation that is no type at all (e.g. the unhashable `x: [int]`)
             raise UnsupportedHint(f"parameter {name!r}: {hint!r}") from None
-        if name in arg_docs:
+        if name in arg_docs and "description" not in prop:
             prop["description"] = arg_docs[name]
         properties[name] = prop
+        if needs_conversion(hint):
+            conversions[name] = hint
         if param.default is param.empty:
             required.append(name)
     parameters = {"type": "object", "properties": properties, "required": required,
                   "additionalProperties": False}
-    return ToolSignature(summary, parameters, takes_context)
+    if builder.defs:
+        parameters["$defs"] = builder.defs
+    return ToolSignature(summary, parameters, context_param is not None, context_param, conversions)
 
 
 def positional_only(signature: inspect.Signature) -> list[str]:
@@ -173,12 +166,13 @@ def positional_only(signature: inspect.Signature) -> list[str]:
     return [n for n, p in signature.parameters.items() if p.kind is p.POSITIONAL_ONLY and p.default is p.empty]
 
 
-def check_declared(signature: inspect.Signature, declared: Mapping[str, Any]) -> list[tuple[str, str]]:
+def check_declared(signature: inspect.Signature, declared: Mapping[str, Any],
+                   context_param: str | None = "context") -> list[tuple[str, str]]:
     """Disagreements between declared ``parameters`` and a function's signature: (property or "", message)."""
     params = signature.parameters
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
     keyword_ok = {n for n, p in params.items()
-                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n != "context"}
+                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n != context_param}
     properties = declared.get("properties") or {}
     required = set(declared.get("required") or ())
     problems: list[tuple[str, str]] = []

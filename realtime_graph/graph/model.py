@@ -131,6 +131,11 @@ class Entrypoint:
     target: Callable[..., Any] | None = field(default=None, compare=False)
     is_async: bool = False
     location: SourceLocation | None = field(default=None, compare=False)
+    convention: str = field(default="", compare=False)
+    """How the loader calls the named object, e.g. ``fn(context, agent, output) (SDK)`` (``rtgraph
+    validate --verbose``). ``target`` is then an adapter with our call convention."""
+    takes_context: bool = False
+    """A hook entrypoint that also receives a :class:`CallContext` after the event (SDK-shaped hooks)."""
 
     def resolve(self) -> Callable[..., Any]:
         if self.target is None:
@@ -140,15 +145,27 @@ class Entrypoint:
 
 @dataclass(frozen=True, slots=True)
 class InstructionTemplate:
-    """A compiled, sandboxed Jinja2 template with ``StrictUndefined`` (plain text: ``compiled`` is None)."""
+    """A compiled, sandboxed Jinja2 template with ``StrictUndefined`` (plain text: ``compiled`` is None).
+
+    Dynamic instructions (``instructions: {entrypoint: mod:fn}``) have ``entrypoint`` set and
+    ``source`` holding its reference: the session calls ``fn(context, agent)`` for every
+    ``session.update`` (``realtime_graph.runtime.dynamic_settings``); they cannot be rendered.
+    """
 
     source: str
     compiled: Any = field(default=None, compare=False, repr=False)
+    entrypoint: Entrypoint | None = None
+
+    @property
+    def dynamic(self) -> bool:
+        """True for ``{entrypoint: ...}`` instructions (computed per session update, not rendered)."""
+        return self.entrypoint is not None
 
     def render(self, values: Mapping[str, Any]) -> str:
         """The text for ``values``, within the render budget of :mod:`.rendering` (time and size).
 
-        :raises TemplateRenderError: the template failed or ran over its budget.
+        :raises TemplateRenderError: the template failed or ran over its budget, or the
+            instructions are dynamic (an entrypoint the session calls).
         """
         from .rendering import render_instructions
 
@@ -216,11 +233,21 @@ class Handoff:
     description: str
     on_handoff: Entrypoint | None = None
     enabled: bool = True
+    """False: never offered to the model. True with ``enabled_when`` set: offered when it says so."""
     location: SourceLocation | None = field(default=None, compare=False)
+    parameters: Mapping[str, Any] | None = None
+    """The ``input_type`` schema; when set, ``on_handoff`` is called as ``fn(context, arguments)``."""
+    enabled_when: Entrypoint | None = None
+    """``enabled: mod:fn``: called as ``fn(context, agent) -> bool`` whenever tools are sent."""
+    input_filter: Entrypoint | None = None
+    """The SDK's ``input_filter``: kept for round trips, not applied (realtime handoffs keep the
+    server-side conversation; the SDK does not support it for realtime agents either)."""
 
     def to_wire(self) -> dict[str, Any]:
+        parameters = thaw(self.parameters) if self.parameters is not None else {
+            "type": "object", "properties": {}, "additionalProperties": False}
         return {"type": "function", "name": self.tool_name, "description": self.description,
-                "parameters": {"type": "object", "properties": {}, "additionalProperties": False}}
+                "parameters": parameters}
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +282,7 @@ class Agent:
     handoffs: tuple[Handoff, ...] = ()
     output_guardrails: tuple[Guardrail, ...] = ()
     model_settings: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    """Per-agent overrides in GA shape: ``tool_choice``, ``prompt``, ``audio.output.voice``."""
+    """Per-agent overrides in GA shape (``tool_choice``, ``prompt``, ``audio.output.voice``, ``tools``, ...)."""
     hooks: Hooks = field(default_factory=Hooks)
     location: SourceLocation | None = field(default=None, compare=False)
     call_control: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
@@ -306,6 +333,13 @@ class RunSettings:
     """Seconds allowed for the server's first event, ``session.created`` (``run.timeouts.first_event``)."""
     response_timeout: float = 30.0
     """Seconds without progress on the response in flight before it is failed (``run.timeouts.response``)."""
+    instructions_timeout: float = 5.0
+    """Seconds a dynamic instructions or handoff ``enabled`` entrypoint may take (``run.timeouts.instructions``)."""
+    tool_max_output_chars: int = 100_000
+    """A tool's output longer than this is cut, with a note the model sees (``run.tools.max_output_chars``)."""
+    tool_loop_lag_threshold: float = 0.5
+    """Seconds an ``async`` entrypoint may hold the event loop before an ``error`` event names it
+    (``run.tools.loop_lag_threshold``; 0 turns the report off)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,7 +378,8 @@ class Graph:
     agents: Mapping[str, Agent]
     variables: Mapping[str, Variable] = field(default_factory=lambda: _EMPTY)
     model_settings: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    """Session-level settings, normalised to GA nesting (``audio.input``/``audio.output``)."""
+    """Session-level settings, normalised to GA nesting (``audio.input``/``audio.output``). Hosted
+    MCP tools (``tools``) hold :class:`Secret` s for ``${ENV}`` headers, revealed per session."""
     run: RunSettings = field(default_factory=RunSettings)
     output_guardrails: tuple[Guardrail, ...] = ()
     transport: TransportSettings = field(default_factory=TransportSettings)

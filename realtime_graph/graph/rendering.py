@@ -40,6 +40,9 @@ def render_instructions(template: Any, values: Mapping[str, Any], *, max_seconds
         ran past ``max_seconds`` or produced more than ``max_chars`` characters. The message
         says which; it never contains variable values.
     """
+    if getattr(template, "entrypoint", None) is not None:
+        raise TemplateRenderError(f"instructions {template.source!r} are an entrypoint called by the session "
+                                  "for each session.update, not a template")
     compiled = getattr(template, "compiled", None)
     if compiled is None:
         return str(template.source)

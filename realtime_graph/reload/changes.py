@@ -80,6 +80,8 @@ def _entrypoints(graph: Graph) -> Iterator[Entrypoint]:
         for tool in agent.tools:
             candidates += [tool.entrypoint, tool.needs_approval]
         candidates += [h.on_handoff for h in agent.handoffs]
+        candidates += [agent.instructions.entrypoint, *(h.enabled_when for h in agent.handoffs),
+                       *(h.input_filter for h in agent.handoffs)]
     for candidate in candidates:
         if isinstance(candidate, Entrypoint):
             yield candidate

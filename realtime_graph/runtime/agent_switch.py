@@ -5,10 +5,13 @@ sending G.711; switching to PCM is noise on the line), the voice after the model
 and the model. Every later ``session.update`` therefore keeps them as they were and says what
 it kept (a hot reload reports that in :class:`~realtime_graph.runtime.events.GraphUpdatedEvent`).
 
-A switch is two steps: :meth:`AgentSwitch.prepare` builds the update (pure; raises for a broken
-template or duplicate tool names, and then nothing changed) and :meth:`AgentSwitch.commit`
-adopts it (state, guardrail settings, ``session.update``), so the session's idea of the agent
-and the server's never diverge.
+A switch is two steps: :meth:`AgentSwitch.prepare` builds the update (it calls the agent's
+dynamic instructions and handoff ``enabled`` entrypoints, then builds purely; raises for a
+failing entrypoint, a broken template or duplicate tool names, and then nothing changed) and
+:meth:`AgentSwitch.commit` adopts it (state, guardrail settings, ``session.update``), so the
+session's idea of the agent and the server's never diverge. :meth:`AgentSwitch.initial` builds
+the first update the same way. Handoffs left out of the last update are not callable
+(:meth:`AgentSwitch.offers`), like the SDK's re-check at dispatch.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..graph.model import Agent, Graph
+from ..graph.model import Agent, CallContext, Graph, Handoff
 from ..transports import protocol
+from .dynamic_settings import DynamicParts, evaluate
 from .output_guardrails import OutputGuardrails
 from .seam import Seam
-from .session_config import build_session, connect_model
+from .session_config import build_session, connect_model, instruction_values
 from .state import SessionState
 
 __all__ = ("AgentSwitch", "Switch")
@@ -39,12 +43,14 @@ class Switch:
     config: dict[str, Any]
     kept: tuple[str, ...]
     voice: Any
+    hidden: frozenset[str] = frozenset()
+    """Handoff tool names the agent's ``enabled`` entrypoints left out of this update."""
 
 
 class AgentSwitch:
     """Locked settings of one session and the switch that respects them."""
 
-    __slots__ = ("_formats", "_guardrails", "_seam", "_state", "_voice")
+    __slots__ = ("_formats", "_guardrails", "_hidden", "_seam", "_state", "_voice")
 
     def __init__(self, state: SessionState, seam: Seam, guardrails: OutputGuardrails) -> None:
         self._state = state
@@ -52,6 +58,31 @@ class AgentSwitch:
         self._guardrails = guardrails
         self._formats: dict[str, Any] = {}
         self._voice: Any = None
+        self._hidden: tuple[str, frozenset[str]] = ("", frozenset())
+
+    async def _dynamic(self, graph: Graph, agent: Agent) -> DynamicParts:
+        context = CallContext(agent=agent.name, graph_version=graph.version, context=self._state.context)
+        return await evaluate(agent, context, graph.run.instructions_timeout)
+
+    async def initial(self) -> dict[str, Any]:
+        """The first ``session.update`` body (tracing included); locks formats and voice.
+
+        :raises RealtimeGraphError: a required variable is missing, or the start agent's session
+            cannot be built (a failing entrypoint, a broken template, duplicate tool names).
+        """
+        state = self._state
+        state.values = instruction_values(state.graph, state.context)
+        parts = await self._dynamic(state.graph, state.agent)
+        config = build_session(state.graph, state.agent, state.values, call_id=state.call_id,
+                               include_tracing=True, instructions=parts.instructions, hidden=parts.hidden)
+        self.lock(config)
+        self._hidden = (state.agent.name, parts.hidden)
+        return config
+
+    def offers(self, agent: Agent, handoff: Handoff) -> bool:
+        """Whether the model was offered ``handoff`` in ``agent``'s last ``session.update``."""
+        name, hidden = self._hidden
+        return handoff.enabled and not (agent.name == name and handoff.tool_name in hidden)
 
     def lock(self, initial: Mapping[str, Any]) -> None:
         """Remember the formats and voice of the initial update."""
@@ -60,8 +91,8 @@ class AgentSwitch:
             self._formats[side] = (audio.get(side) or {}).get("format")
         self._voice = (audio.get("output") or {}).get("voice")
 
-    def prepare(self, agent: Agent, graph: Graph | None = None,
-                values: dict[str, Any] | None = None) -> Switch:
+    async def prepare(self, agent: Agent, graph: Graph | None = None,
+                      values: dict[str, Any] | None = None) -> Switch:
         """The update for ``agent`` (of ``graph``, default the current one) with locked settings kept.
 
         :raises RealtimeGraphError: when the agent's session cannot be built.
@@ -69,7 +100,9 @@ class AgentSwitch:
         state = self._state
         graph = graph or state.graph
         values = state.values if values is None else values
-        config = build_session(graph, agent, values, call_id=state.call_id)
+        parts = await self._dynamic(graph, agent)
+        config = build_session(graph, agent, values, call_id=state.call_id, instructions=parts.instructions,
+                               hidden=parts.hidden)
         audio = config.setdefault("audio", {})
         kept: list[str] = []
         for side, label in _FORMAT_KEYS:
@@ -88,7 +121,7 @@ class AgentSwitch:
             output["voice"] = voice = self._voice
         if connect_model(graph) != state.model:
             kept.append("model")
-        return Switch(graph, agent, values, config, tuple(kept), voice)
+        return Switch(graph, agent, values, config, tuple(kept), voice, parts.hidden)
 
     async def commit(self, switch: Switch) -> None:
         """Adopt ``switch``: the session state first, then the server (one ``session.update``)."""
@@ -97,4 +130,5 @@ class AgentSwitch:
             self._guardrails.adopt(switch.graph)
         state.graph, state.agent, state.values = switch.graph, switch.agent, switch.values
         self._voice = switch.voice
+        self._hidden = (switch.agent.name, switch.hidden)
         await self._seam.send(protocol.session_update(switch.config))

@@ -69,13 +69,15 @@ class ToolCalls:
 
     async def _handle(self, agent: Agent, name: str, call_id: str, arguments: str) -> None:
         target = agent.tool(name)
+        if isinstance(target, Handoff) and not self._switch.offers(agent, target):
+            target = None  # its `enabled` entrypoint left it out of the last session.update
         control = control_tool(agent, name) if target is None else None
         if control is not None:
             await self._control.run(agent, control, call_id, arguments)
         elif target is None:
             await self._unknown(agent, name, call_id)
         elif isinstance(target, Handoff):
-            await self._handoff(agent, target, call_id)
+            await self._handoff(agent, target, call_id, arguments)
         elif await self._needs_approval(agent, target, call_id, arguments):
             self.parked[call_id] = (agent, target, arguments)
             self._seam.emit(ev.ToolApprovalRequiredEvent(agent=agent, tool=name, call_id=call_id,
@@ -115,7 +117,9 @@ class ToolCalls:
         self._seam.emit(start)
         await self._seam.run_hooks("on_tool_start", agent, start)
         context = self._seam.call_context(agent, tool.name, call_id)
-        outcome, problem = await run_tool(tool, arguments, context, self._state.graph.run.tool_error_formatter)
+        run = self._state.graph.run
+        outcome, problem = await run_tool(tool, arguments, context, run.tool_error_formatter,
+                                          max_output_chars=run.tool_max_output_chars)
         if outcome.error is not None:
             self._seam.error(outcome.error.default_message, kind=outcome.error.kind, tool=tool.name, call_id=call_id)
         if problem:
@@ -167,15 +171,21 @@ class ToolCalls:
         agent, tool, arguments = self._take_parked(call_id, always, False)
         await self._counted(self._reject, agent, tool, call_id, arguments, message)
 
-    async def _handoff(self, agent: Agent, handoff: Handoff, call_id: str) -> None:
+    async def _handoff(self, agent: Agent, handoff: Handoff, call_id: str, arguments: str) -> None:
         try:
             target = self._state.graph.agents.get(handoff.target)
             if target is None:  # a hand-built graph; the loader reports this as RG205
                 raise SessionError(f"agent {handoff.target!r} is not in the graph")
             if handoff.on_handoff is not None:
-                await call_entrypoint(handoff.on_handoff,
-                                      self._seam.call_context(agent, handoff.tool_name, call_id))
-            switch = self._switch.prepare(target)
+                context = self._seam.call_context(agent, handoff.tool_name, call_id)
+                if handoff.parameters is None:
+                    await call_entrypoint(handoff.on_handoff, context)
+                else:  # input_type: the adapter converts the arguments (raising = no handoff)
+                    parsed = json.loads(arguments or "{}")
+                    if not isinstance(parsed, dict):
+                        raise SessionError("handoff arguments are not a JSON object")
+                    await call_entrypoint(handoff.on_handoff, context, parsed)
+            switch = await self._switch.prepare(target)
         except Exception as exc:  # user code, template or tool names: the handoff does not happen
             problem = str(exc) if isinstance(exc, SessionError) else describe(exc)
             self._seam.error(f"handoff to {handoff.target!r} failed: {problem}", call_id=call_id)

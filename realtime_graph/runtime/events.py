@@ -13,11 +13,13 @@ treat them as read-only. :meth:`SessionEventBase.to_dict` gives the JSON form us
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, fields
+import math
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from ..graph.model import Agent, GuardrailResult
+    from ..redaction import Redactor
 
 __all__ = (
     "AgentEndEvent",
@@ -42,6 +44,8 @@ __all__ = (
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, float):  # strict JSON: NaN and the infinities are not JSON (null, as in tool outputs)
+        return value if math.isfinite(value) else None
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     if hasattr(value, "name") and hasattr(value, "instructions"):  # an Agent: its name is enough
@@ -63,12 +67,17 @@ def _jsonable(value: Any) -> Any:
 class SessionEventBase:
     type: ClassVar[str]
     graph_version: str = ""
+    redactor: Redactor | None = field(default=None, repr=False, compare=False)
+    """Set by the session that emits the event: :meth:`to_dict` replaces secret values with it."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``rtgraph run --events json``), secret variable values redacted."""
         out: dict[str, Any] = {"type": self.type}
         for f in fields(self):
-            out[f.name] = _jsonable(getattr(self, f.name))
-        return out
+            if f.name != "redactor":
+                out[f.name] = _jsonable(getattr(self, f.name))
+        redactor = self.redactor
+        return redactor.data(out) if redactor else out
 
 
 @dataclass(slots=True, kw_only=True)

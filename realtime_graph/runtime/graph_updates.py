@@ -57,7 +57,7 @@ class GraphUpdates:
         pinned = agent is None
         try:
             values = instruction_values(graph, state.context)
-            switch = self._switch.prepare(agent or current, graph, values)
+            switch = await self._switch.prepare(agent or current, graph, values)
         except RealtimeGraphError as exc:
             self._seam.error(f"graph {graph.version} not applied: {exc}")
             return

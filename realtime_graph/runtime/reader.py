@@ -124,9 +124,10 @@ class ServerEventReader:
                 state.received += 1  # progress, for the response timeout (session.py)
                 # try costs nothing until it catches (3.11+): malformed events pay, others don't.
                 try:
-                    if raw:
-                        emit(ev.RawModelEvent(data=event))
                     kind = event.get("type", "")
+                    if raw:  # a server may echo the session, hosted tools' credentials included
+                        emit(ev.RawModelEvent(data=event if "session" not in event
+                                              else dict(protocol.redact_secrets(event))))
                     if first is not None and kind == "session.created":
                         first.set()
                         first = None

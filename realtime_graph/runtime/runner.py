@@ -44,3 +44,17 @@ class Runner:
         return Session(self.graph, transport=self.transport, context=context, agent=agent,
                        call_id=call_id, raw_events=self.raw_events,
                        playback_tracker=self.playback_tracker, call_control=call_control)
+
+    async def initial_session(self, *, context: Mapping[str, Any] | None = None, agent: str | None = None,
+                              call_id: str | None = None) -> dict[str, Any]:
+        """The GA ``session`` object that :meth:`run` with these arguments sends as its first
+        ``session.update`` (dynamic instructions evaluated, tracing included), without connecting.
+
+        Built by the session's own code path, so a SIP call accepted with it starts exactly as the
+        sideband session expects (the SDK's ``build_initial_session_payload``).
+
+        :raises RealtimeGraphError: an unknown agent, a missing required variable, a failing
+            instructions entrypoint, duplicate tool names.
+        """
+        session = self.run(context=context, agent=agent, call_id=call_id)
+        return await session._switch.initial()  # the very builder __aenter__ uses

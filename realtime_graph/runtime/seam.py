@@ -16,20 +16,27 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectSendStream
 
 from ..errors import SessionError
-from ..graph.model import Agent, CallContext
+from ..graph.model import Agent, CallContext, Graph
 from ..transports.base import ClientEvent, Connection
 from . import events as ev
 from .delivery import Delivery
+from .loop_watchdog import CURRENT, LoopWatchdog
 from .state import SessionState
 from .tools import call_entrypoint, describe
 
-__all__ = ("Seam",)
+__all__ = ("Seam", "secret_values")
+
+
+def secret_values(graph: Graph, values: Mapping[str, Any]) -> dict[str, str]:
+    """The values of ``graph``'s secret variables (``Variable.secret``), by name."""
+    return {name: str(values[name]) for name, var in graph.variables.items()
+            if var.secret and values.get(name) is not None}
 
 
 class Seam:
     """What helpers may do to the outside world on behalf of one session."""
 
-    __slots__ = ("_connection", "_delivery", "_events", "_idle", "_state", "_tg")
+    __slots__ = ("_connection", "_delivery", "_events", "_idle", "_redacting", "_state", "_tg", "_watchdog")
 
     def __init__(self, state: SessionState, delivery: Delivery) -> None:
         self._state = state
@@ -38,14 +45,23 @@ class Seam:
         self._events: MemoryObjectSendStream[ev.SessionEvent] | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._idle = anyio.Event()
+        self._redacting: Mapping[str, Any] | None = None
+        self._watchdog = LoopWatchdog(lambda: state.graph.run.tool_loop_lag_threshold,
+                                      lambda message, extra: self.error(message, **extra))
 
     def attach(self, connection: Connection, events: MemoryObjectSendStream[ev.SessionEvent],
                tg: anyio.abc.TaskGroup) -> None:
         self._connection, self._events, self._tg = connection, events, tg
 
     def emit(self, event: ev.SessionEventBase) -> None:
-        """Queue a session event stamped with the current graph version."""
+        """Queue a session event stamped with the current graph version and the session's
+        redactor (``to_dict`` redacts with it; an ``error`` event is redacted right here, since
+        its message is shown as is by consoles and the browser channel)."""
         event.graph_version = self._state.graph.version
+        self._sync_secrets()
+        redactor = event.redactor = self._state.redactor
+        if redactor and type(event) is ev.ErrorEvent:
+            event.error = redactor.data(event.error)
         self._delivery.emitted += 1
         try:
             self._events.send_nowait(event)  # type: ignore[union-attr, arg-type]
@@ -56,6 +72,7 @@ class Seam:
         """Send a client event."""
         if self._connection is None:
             raise SessionError("the session is not connected")
+        self._sync_secrets()  # before it reaches a recording connection
         await self._connection.send(event)
 
     async def close_connection(self) -> None:
@@ -63,10 +80,23 @@ class Seam:
         if self._connection is not None:
             await self._connection.aclose()
 
+    def _sync_secrets(self) -> None:
+        """Point the redactor at the secret values of the current ``values`` (a new dict whenever
+        the graph or the agent's values change, so an identity check is enough)."""
+        values = self._state.values
+        if values is not self._redacting:
+            self._redacting = values
+            self._state.redactor.update(secret_values(self._state.graph, values))
+
     def start_soon(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
-        """Run ``fn(*args)`` as a task owned by the session's task group."""
+        """Run ``fn(*args)`` as a task owned by the session's task group (with the session's
+        loop watchdog current, so user coroutines it calls are timed)."""
         assert self._tg is not None
-        self._tg.start_soon(fn, *args)
+        self._tg.start_soon(self._owned, fn, *args, name=getattr(fn, "__qualname__", None))
+
+    async def _owned(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
+        CURRENT.set(self._watchdog)  # the task's own context copy: nothing outside sees it
+        await fn(*args)
 
     async def request_response(self, event: Mapping[str, Any] | None = None) -> None:
         """Ask for a ``response.create``, sequenced so only one is ever in flight."""
@@ -102,6 +132,9 @@ class Seam:
             if entrypoint is None:
                 continue
             try:
-                await call_entrypoint(entrypoint, event)
+                if entrypoint.takes_context:  # an SDK-shaped hook: (context, agent, ...) after adaptation
+                    await call_entrypoint(entrypoint, event, self.call_context(agent))
+                else:
+                    await call_entrypoint(entrypoint, event)
             except Exception as exc:  # user code must never crash the session
                 self.error(f"hook {hook} ({entrypoint.ref}) failed: {describe(exc)}")

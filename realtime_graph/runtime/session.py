@@ -38,7 +38,7 @@ from .output_guardrails import OutputGuardrails
 from .playback import PlaybackTracker
 from .reader import ServerEventReader, adopt_live
 from .seam import Seam
-from .session_config import attach_call_id, build_session, connect_model, greeting_instructions, instruction_values
+from .session_config import attach_call_id, connect_model, greeting_instructions
 from .state import SessionState
 from .turns import Turns
 
@@ -88,12 +88,10 @@ class Session:
         if self._stack is not None:
             raise SessionError("a session can be entered only once; call runner.run() again")
         state = self._state
-        state.values = instruction_values(state.graph, state.context)
-        initial = build_session(state.graph, state.agent, state.values, call_id=state.call_id,
-                                include_tracing=True)
-        self._switch.lock(initial)
+        initial = await self._switch.initial()
         call_id = state.call_id
-        request = ConnectRequest(call_id=call_id) if call_id else ConnectRequest(model=state.model)
+        request = (ConnectRequest(call_id=call_id, redactor=state.redactor) if call_id
+                   else ConnectRequest(model=state.model, redactor=state.redactor))
         stack = AsyncExitStack()
         await stack.__aenter__()
         self._stack = stack
@@ -115,7 +113,7 @@ class Session:
             self._seam.attach(self._connection, send, self._tg)
             self._seam.emit(ev.HistoryUpdatedEvent(history=[]))
             adopt_live(state, initial)
-            self._tg.start_soon(self._read)
+            self._seam.start_soon(self._read)  # a seam task: user code it runs is watched
             await self._seam.send(protocol.session_update(initial))
             with anyio.move_on_after(run.first_event_timeout):
                 await self._reader.first_event.wait()
@@ -267,7 +265,7 @@ class Session:
         if agent is None:
             raise SessionError(f"no agent named {name!r} in the graph; "
                                f"agents: {', '.join(self._state.graph.agents)}")
-        await self._switch.commit(self._switch.prepare(agent))
+        await self._switch.commit(await self._switch.prepare(agent))
 
     async def send_raw(self, event: Mapping[str, Any]) -> None:
         """Send a raw client event; a raw ``response.create`` is sequenced like the session's own."""

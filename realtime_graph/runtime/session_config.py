@@ -14,7 +14,7 @@ one update is enough and saves a round trip).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from ..errors import SessionError
@@ -27,6 +27,7 @@ __all__ = (
     "build_session",
     "connect_model",
     "greeting_instructions",
+    "hosted_tools",
     "instruction_values",
     "interrupt_response",
     "output_format",
@@ -55,7 +56,7 @@ def _defaults(call_id: str | None) -> dict[str, Any]:
 
 def _overlay(base: dict[str, Any], top: Mapping[str, Any], depth: int = 0) -> None:
     for key, value in top.items():
-        if depth == 0 and key in ("model_name", "tracing", "type"):
+        if depth == 0 and key in ("model_name", "tracing", "type", "tools"):
             continue
         current = base.get(key)
         if key in _MERGED and isinstance(current, dict) and isinstance(value, Mapping):
@@ -119,6 +120,30 @@ def instruction_values(graph: Graph, context: Mapping[str, Any]) -> dict[str, An
     return values
 
 
+def _reveal(value: Any, label: str) -> Any:
+    if isinstance(value, Secret):
+        missing = value.missing()
+        if missing:
+            raise SessionError(f"mcp tool {label!r} needs environment variable(s) {', '.join(missing)}; "
+                               "set them before starting the session")
+        return value.reveal()
+    if isinstance(value, Mapping):
+        return {k: _reveal(v, label) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_reveal(v, label) for v in value]
+    return value
+
+
+def hosted_tools(graph: Graph, agent: Agent) -> list[dict[str, Any]]:
+    """The hosted (MCP) tools for ``agent``: its own ``model_settings.tools`` if it declares them,
+    else the graph's; ``${ENV}`` headers and ``authorization`` revealed now (the only place).
+
+    :raises SessionError: a referenced environment variable is not set (its name, never a value).
+    """
+    declared = agent.model_settings.get("tools", graph.model_settings.get("tools", ()))
+    return [_reveal(tool, str(tool.get("server_label"))) for tool in declared]
+
+
 def tool_names_problem(agent: Agent) -> str | None:
     """A message if the agent's tools and enabled handoffs do not have unique names, else None."""
     names = ([t.name for t in agent.tools] + [h.tool_name for h in agent.handoffs if h.enabled]
@@ -130,11 +155,18 @@ def tool_names_problem(agent: Agent) -> str | None:
 
 
 def build_session(graph: Graph, agent: Agent, values: Mapping[str, Any], *,
-                  call_id: str | None = None, include_tracing: bool = False) -> dict[str, Any]:
+                  call_id: str | None = None, include_tracing: bool = False,
+                  instructions: str | None = None, hidden: Collection[str] = ()) -> dict[str, Any]:
     """The GA ``session`` object for ``agent`` (instructions rendered with ``values``).
 
+    Dynamic parts come from :func:`~.dynamic_settings.evaluate`: ``instructions`` (the text
+    of ``instructions: {entrypoint: ...}``; required for such agents) and ``hidden`` (tool names
+    of handoffs their ``enabled`` entrypoint turned off). Tools are sent in this order: function
+    tools, enabled handoffs, call-control tools (``call_control:``), hosted (MCP) tools.
+
     :raises SessionError: if the agent's tools and handoffs do not have unique names (the loader
-        reports this as RG206; graphs built in Python are checked here).
+        reports this as RG206; graphs built in Python are checked here), or a hosted tool's
+        ``${ENV}`` reference is unset.
     """
     problem = tool_names_problem(agent)
     if problem:
@@ -142,9 +174,16 @@ def build_session(graph: Graph, agent: Agent, values: Mapping[str, Any], *,
     session = _defaults(call_id)
     _overlay(session, graph.model_settings)
     _overlay(session, agent.model_settings)
-    session["instructions"] = agent.instructions.render(values)
+    if agent.instructions.dynamic:
+        if instructions is None:
+            raise SessionError(f"agent {agent.name!r} has dynamic instructions ({agent.instructions.source}); "
+                               "evaluate them first (runtime.dynamic_settings.evaluate)")
+        session["instructions"] = instructions
+    else:
+        session["instructions"] = agent.instructions.render(values)
     session["tools"] = [t.to_wire() for t in agent.tools] + [
-        h.to_wire() for h in agent.handoffs if h.enabled] + [c.to_wire() for c in control_tools(agent)]
+        h.to_wire() for h in agent.handoffs if h.enabled and h.tool_name not in hidden] + [
+        c.to_wire() for c in control_tools(agent)] + hosted_tools(graph, agent)
     if include_tracing:
         if graph.run.tracing_disabled:
             session["tracing"] = None

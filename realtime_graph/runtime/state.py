@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..graph.model import Agent, Graph
+from ..redaction import Redactor
 from .history import History
 from .playback import PlaybackTracker
 from .response_slot import ResponseSlot
@@ -45,6 +46,8 @@ class SessionState:
     ``stopped``/``cleared``; SIP and WebRTC calls only)."""
     suppressed: set[str] = field(default_factory=set)
     """Response ids whose further audio must not reach the app (cut or tripped)."""
+    redactor: Redactor = field(default_factory=Redactor)
+    """The secret values of ``values`` (kept current by the seam); events and cassettes redact with it."""
 
     def streaming(self) -> str | None:
         """The response the server is still producing, if any."""

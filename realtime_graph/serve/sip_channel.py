@@ -7,8 +7,8 @@
     └── SipChannel._answer             per call: route, admit (else reject 486), accept, run
         └── SipCall.run                Runner.run(call_id=..., call_control=...) on the sideband
 
-The accept body is built by the runtime's ``build_session`` — the very function that builds the
-session's own ``session.update`` — so the call starts exactly as the sideband session expects.
+The accept body is ``Runner.initial_session`` — the very code path that builds the session's own
+first ``session.update`` — so the call starts exactly as the sideband session expects.
 A 404 on accept means the caller hung up first: logged (``caller gone``), not an error. Each call
 is a :class:`~.session_registry.LiveSession` (channel ``sip``): capacity, drain, metrics and
 reload fan-out apply. ``telephony.max_calls`` caps SIP calls on top of ``max_sessions``.
@@ -32,7 +32,7 @@ from ..errors import ConnectError, ConnectionLost, RealtimeGraphError, SessionEr
 from ..graph.model import Graph, Secret
 from ..runtime import Runner, Session
 from ..runtime import events as ev
-from ..runtime.session_config import build_session, connect_model, instruction_values
+from ..runtime.session_config import connect_model
 from ..telephony import (
     AcceptResult,
     CallsApiError,
@@ -259,17 +259,18 @@ class SipCall:
 
     # -- the call ---------------------------------------------------------------------------
 
-    def accept_request(self) -> dict[str, Any]:
-        """The accept body: the session object the runtime sends for the routed agent and context."""
-        graph, agent = self.graph, self.graph.agents[self.decision.agent]
-        values = instruction_values(graph, self.decision.context)
-        session = build_session(graph, agent, values, call_id=self.call.call_id, include_tracing=True)
-        return accept_body(session, model=connect_model(graph))
+    async def accept_request(self, runner: Runner) -> dict[str, Any]:
+        """The accept body: the session object the runtime sends first for the routed agent and context."""
+        session = await runner.initial_session(agent=self.decision.agent, context=self.decision.context,
+                                               call_id=self.call.call_id)
+        return accept_body(session, model=connect_model(self.graph))
 
     async def run(self, client: CallsClient) -> str:
         owner, call_id = self._owner, self.call.call_id
+        transport = TimedTransport(owner.transport)
+        runner = Runner(self.graph, transport=transport, raw_events=True)
         try:
-            body = self.accept_request()
+            body = await self.accept_request(runner)
         except RealtimeGraphError as exc:  # a required variable the routing did not fill, ...
             owner.log.write("call rejected", channel=CHANNEL, call=call_id, status=SERVER_ERROR, reason="config",
                             detail=str(exc))
@@ -291,7 +292,7 @@ class SipCall:
                         graph=self.graph.version, setup=f"{(time.monotonic() - self.received) * 1000:.0f}ms")
         self._control = CallsControl(client, call_id)
         with self._scope:
-            outcome = await self._converse(client, self._control)
+            outcome = await self._converse(runner, transport, self._control)
         if self._control.hung_up:
             return "hung_up"
         if self._closed is not None:  # drained or shut down mid-call: end it rather than leave it unattended
@@ -303,10 +304,8 @@ class SipCall:
             return "drained" if self._closed == "draining" else self._closed
         return outcome
 
-    async def _converse(self, client: CallsClient, control: CallsControl) -> str:
+    async def _converse(self, runner: Runner, transport: TimedTransport, control: CallsControl) -> str:
         owner, call_id = self._owner, self.call.call_id
-        transport = TimedTransport(owner.transport)
-        runner = Runner(self.graph, transport=transport, raw_events=True)
         try:
             async with runner.run(agent=self.decision.agent, context=self.decision.context, call_id=call_id,
                                   call_control=control) as session:

@@ -16,8 +16,10 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from ..redaction import Redactor
 
 __all__ = ("ClientEvent", "ConnectRequest", "Connection", "ServerEvent", "Transport")
 
@@ -38,6 +40,9 @@ class ConnectRequest:
 
     model: str | None = None
     call_id: str | None = None
+    redactor: Redactor | None = field(default=None, compare=False, repr=False)
+    """The session's secret values; a transport that stores or shows events (the cassette
+    recorder) redacts with it. It is the session's live redactor: values may change later."""
 
 
 class Connection(abc.ABC):

@@ -26,6 +26,7 @@ __all__ = (
     "item_delete",
     "item_retrieve",
     "item_truncate",
+    "redact_secrets",
     "response_cancel",
     "response_create",
     "session_update",
@@ -44,6 +45,35 @@ CLIENT_EVENT_TYPES = frozenset({
 AUDIO_DELTA = "response.output_audio.delta"
 
 _IMAGE_DETAILS = frozenset({"auto", "low", "high"})
+
+
+REDACTED = "[redacted]"
+
+
+def redact_secrets(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``event`` with hosted (MCP) tools' ``authorization`` and header values replaced by
+    ``[redacted]`` (a copy; the event itself when it carries none), for cassettes and raw events.
+
+    ``session.update`` sends them resolved from ``${ENV}`` references, and a server may echo the
+    session back; anything that stores or shows events passes them through here first.
+    """
+    session = event.get("session")
+    if not isinstance(session, Mapping):
+        return event
+    tools = session.get("tools")
+    if not isinstance(tools, list) or not any(
+            isinstance(t, Mapping) and ("authorization" in t or t.get("headers")) for t in tools):
+        return event
+    cleaned = []
+    for tool in tools:
+        if isinstance(tool, Mapping) and ("authorization" in tool or tool.get("headers")):
+            tool = dict(tool)
+            if "authorization" in tool:
+                tool["authorization"] = REDACTED
+            if isinstance(tool.get("headers"), Mapping):
+                tool["headers"] = dict.fromkeys(tool["headers"], REDACTED)
+        cleaned.append(tool)
+    return {**event, "session": {**session, "tools": cleaned}}
 
 
 def _with_event_id(event: dict[str, Any], event_id: str | None) -> dict[str, Any]:

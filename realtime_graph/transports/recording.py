@@ -6,9 +6,12 @@ The cassette is JSON lines (the format ``Simulator(cassette=FILE)`` replays)::
     {"t": 0.0123, "dir": "server", "event": {"type": "session.created", …}}
     {"t": 0.0150, "dir": "client", "event": {"type": "session.update", …}}
 
-``t`` is seconds since the connection opened. Events are written exactly as they crossed the
-seam (audio appends keep their base64 payload), one line each, flushed per line so a session that
-dies still leaves a readable cassette.
+``t`` is seconds since the connection opened. Events are written as they crossed the seam (audio
+appends keep their base64 payload), one line each, flushed per line so a session that dies still
+leaves a readable cassette. The one change: secret variable values (the session's
+:class:`~realtime_graph.redaction.Redactor`, passed in the ``ConnectRequest``) are written as
+``[redacted:<variable>]`` wherever they occur, e.g. in the instructions of ``session.update``. A
+replay is unaffected: the simulator does not read instructions back.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
+from ..redaction import Redactor
 from .base import ClientEvent, Connection, ConnectRequest, ServerEvent, Transport
+from .protocol import redact_secrets
 
 __all__ = ("CassetteWriter", "RecordingConnection", "RecordingTransport")
 
@@ -28,17 +33,22 @@ __all__ = ("CassetteWriter", "RecordingConnection", "RecordingTransport")
 class CassetteWriter:
     """Writes the cassette header and one line per event to an open text stream."""
 
-    __slots__ = ("_dumps", "_stream", "_t0")
+    __slots__ = ("_dumps", "_redactor", "_stream", "_t0")
 
-    def __init__(self, stream: IO[str], *, graph_version: str = "") -> None:
+    def __init__(self, stream: IO[str], *, graph_version: str = "", redactor: Redactor | None = None) -> None:
         self._stream = stream
+        self._redactor = redactor
         self._t0 = time.monotonic()
         self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         header = {"cassette": 1, "graph_version": graph_version, "started_at": time.time()}
         stream.write(self._dumps(header) + "\n")
 
     def record(self, direction: Literal["client", "server"], event: ClientEvent | ServerEvent) -> None:
-        line = self._dumps({"t": round(time.monotonic() - self._t0, 6), "dir": direction, "event": event})
+        # hosted tools' credentials (resolved ${ENV} values) never reach the file
+        data: Mapping[str, Any] = redact_secrets(event) if "session" in event else event
+        if self._redactor:
+            data = self._redactor.data(data)
+        line = self._dumps({"t": round(time.monotonic() - self._t0, 6), "dir": direction, "event": data})
         self._stream.write(line + "\n")
 
 
@@ -85,5 +95,5 @@ class RecordingTransport(Transport):
         with open(self.path, "w", encoding="utf-8", buffering=1) as stream:
             async with self.inner.connect(request) as connection:
                 # The clock starts once the handshake is done: ``t`` is "since connect".
-                writer = CassetteWriter(stream, graph_version=self.graph_version)
+                writer = CassetteWriter(stream, graph_version=self.graph_version, redactor=request.redactor)
                 yield RecordingConnection(connection, writer)

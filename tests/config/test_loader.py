@@ -236,11 +236,11 @@ def test_no_import_graph_keeps_unresolved_entrypoints(tmp_path: Path) -> None:
 
 def test_entrypoint_conventions_are_checked(tmp_path: Path) -> None:
     write(tmp_path, {
-        "conv_tools.py": "def two(a, b):\n    pass\n\ndef one(a):\n    pass\n\nasync def guard(text, context):\n    return None\n",
+        "conv_tools.py": "def three(a, b, c):\n    pass\n\ndef one(a):\n    pass\n\nasync def guard(text, context):\n    return None\n",
         "g.yaml": """\
             kind: graph
             start: a
-            hooks: {on_agent_start: 'conv_tools:two'}
+            hooks: {on_agent_start: 'conv_tools:three'}  # fn(event) or the SDK's fn(context, agent)
             run: {tool_error_formatter: 'conv_tools:one'}
             output_guardrails: [{entrypoint: 'conv_tools:guard'}, {entrypoint: 'conv_tools:one'}]
             """,

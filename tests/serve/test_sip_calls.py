@@ -326,3 +326,27 @@ async def test_drain_refuses_new_calls_and_hangs_up_live_ones_at_the_timeout(mon
     assert f"call rejected channel=sip call={late} status=486 reason=draining" in log
     assert [a for a, _ in r.api.actions(live)] == ["accept", "hangup"]
     assert f"call={live} agent=triage outcome=drained" in log
+
+
+async def test_dynamic_instructions_are_evaluated_for_the_accept_body(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    """The accept body comes from the session's own builder: an instructions entrypoint runs for it."""
+    import shutil
+
+    folder = tmp_path / "dynamic"
+    shutil.copytree(FOLDER, folder)
+    (folder / "sip_tools.py").write_text((folder / "sip_tools.py").read_text() + (
+        "\n\ndef billing_instructions(context, agent):\n"
+        "    return f\"{agent.name} desk for {context.context['caller']}.\"\n"))
+    agents = folder / "agents.yaml"
+    agents.write_text(agents.read_text().replace("instructions: You handle billing questions for {{ caller }}.",
+                                                 "instructions: {entrypoint: 'sip_tools:billing_instructions'}"))
+    async with rig(monkeypatch, script=None, folder=folder) as r:
+        call_id, _ = await r.ring(("From", "sip:+14155550111@pstn"), ("X-Line", "billing"))
+        await r.until(call_id, "accepted")
+        with anyio.fail_after(5):
+            while not r.simulator.received_of("session.update"):
+                await anyio.sleep(0.01)
+    accept = r.api.actions(call_id)[0][1]
+    assert accept["instructions"] == "billing desk for sip:+14155550111@pstn."
+    assert r.simulator.received_of("session.update")[0]["session"]["instructions"] == accept["instructions"]

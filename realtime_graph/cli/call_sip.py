@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ("SipCallOptions", "run_sip_call")
+__all__ = ("SipCallOptions", "check", "parse_header", "run", "run_sip_call")
 
 DEFAULT_API_PORT = 8091
 DEFAULT_SIDEBAND_PORT = 8092
@@ -156,6 +156,33 @@ def run_sip_call(options: SipCallOptions, echo: Callable[[str], None]) -> int:
         echo(f"rtgraph call: {line}")
 
     return anyio.run(_place, options, say)
+
+
+def check(options: dict[str, Any]) -> None:
+    """Usage errors for what a SIP call cannot carry (``rtgraph call`` calls this first)."""
+    import click
+
+    for name, flag in (("input_wav", "--input-wav"), ("dtmf", "--dtmf"), ("say", "--say")):
+        if options.get(name):
+            raise click.UsageError(f"{flag} does not apply to --sip: the caller's audio travels on the SIP/RTP "
+                                   f"leg, which the simulation does not have; script the model with --script")
+
+
+def run(url: str, options: dict[str, Any]) -> int:
+    """``rtgraph call URL --sip``: the ``From``/``To`` headers from ``--from``/``--to`` unless given."""
+    import click
+
+    headers = list(options.get("headers") or ())
+    given = {name.lower() for name, _ in headers}
+    for name, number in (("From", options.get("caller")), ("To", options.get("callee"))):
+        if number and name.lower() not in given:
+            headers.append((name, f"sip:{number}@sip.example.invalid"))
+    sip = SipCallOptions(url=url, headers=tuple(headers), script=options.get("script"),
+                         api_port=options.get("api_port", DEFAULT_API_PORT),
+                         sideband_port=options.get("sideband_port", DEFAULT_SIDEBAND_PORT),
+                         timeout=options.get("timeout", 30.0),
+                         secret_env=options.get("secret_env", "OPENAI_WEBHOOK_SECRET"))
+    return run_sip_call(sip, click.echo)
 
 
 def parse_header(text: str) -> tuple[str, str]:

@@ -63,3 +63,14 @@ def test_call_sip_without_a_secret_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stdout == ("rtgraph call: error: OPENAI_WEBHOOK_SECRET is not set; export the webhook secret the "
                            "server verifies with\n")
+
+
+def test_call_sip_refuses_what_a_sip_call_cannot_carry() -> None:
+    done = subprocess.run([sys.executable, "-m", "realtime_graph", "call", "http://127.0.0.1:9/", "--sip",
+                           "--say", "hello"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert ("--say does not apply to --sip: the caller's audio travels on the SIP/RTP leg, which the "
+            "simulation does not have; script the model with --script") in done.stderr
+    none = subprocess.run([sys.executable, "-m", "realtime_graph", "call", "http://127.0.0.1:9/"],
+                          capture_output=True, text=True, timeout=30)
+    assert none.returncode == 2 and "choose a call mode: --sip" in none.stderr

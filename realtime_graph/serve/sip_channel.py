@@ -11,7 +11,8 @@ The accept body is ``Runner.initial_session`` — the very code path that builds
 first ``session.update`` — so the call starts exactly as the sideband session expects.
 A 404 on accept means the caller hung up first: logged (``caller gone``), not an error. Each call
 is a :class:`~.session_registry.LiveSession` (channel ``sip``): capacity, drain, metrics and
-reload fan-out apply. ``telephony.max_calls`` caps SIP calls on top of ``max_sessions``.
+reload fan-out apply. ``telephony.max_calls`` caps phone calls (SIP and Twilio) on top of
+``max_sessions``.
 """
 
 from __future__ import annotations
@@ -56,12 +57,14 @@ from .session_log import ServeLog
 from .session_registry import SessionRegistry
 from .timed_transport import TimedTransport
 
-__all__ = ("BUSY_HERE", "CHANNEL", "WEBHOOK_PATH", "CallsControl", "SipCall", "SipChannel", "sideband_url",
-           "webhook_secret")
+__all__ = ("BUSY_HERE", "CHANNEL", "PHONE_CHANNELS", "WEBHOOK_PATH", "CallsControl", "SipCall", "SipChannel",
+           "sideband_url", "webhook_secret")
 
 CHANNEL = "sip"
 WEBHOOK_PATH = "/openai/webhook"
 BUSY_HERE = 486
+PHONE_CHANNELS = frozenset({"sip", "twilio"})
+"""The channels ``telephony.max_calls`` counts (``max_sessions`` counts every channel)."""
 SERVER_ERROR = 500
 MAX_WEBHOOK_BYTES = 1 << 20
 _HANGUP_GRACE = 5.0
@@ -184,8 +187,9 @@ class SipChannel:
     # -- one call -----------------------------------------------------------------------------
 
     def _over_call_limit(self) -> bool:
+        """``telephony.max_calls`` phone calls (SIP and Twilio together) are live."""
         limit = self.registry.graph.telephony.get("max_calls")
-        return isinstance(limit, int) and sum(s.channel == CHANNEL for s in self.registry.sessions) >= limit
+        return isinstance(limit, int) and sum(s.channel in PHONE_CHANNELS for s in self.registry.sessions) >= limit
 
     async def _guarded(self, call: IncomingCall, client: CallsClient, received: float) -> None:
         """One call's task: nothing it raises may reach the channel's task group (the server)."""
@@ -200,9 +204,9 @@ class SipChannel:
         decision = route_call(routing_from_mapping(graph.telephony), default_agent=graph.start,
                               headers=call.sip_headers)
         live = SipCall(self, call, decision, graph, received)
-        if self._over_call_limit():  # telephony.max_calls
-            refused: str | None = "full"
-            self.metrics.sessions_refused.labels(CHANNEL, "full").inc()
+        if self._over_call_limit():
+            refused: str | None = "max_calls"
+            self.metrics.sessions_refused.labels(CHANNEL, refused).inc()
         else:
             refused = self.registry.admit(live)  # counts its own refusals
         if refused is not None:

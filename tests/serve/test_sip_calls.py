@@ -293,7 +293,7 @@ async def test_telephony_max_calls_rejects_with_486(monkeypatch: pytest.MonkeyPa
         await r.until(second, "rejected")
         log = r.url.log.getvalue()
     assert r.api.actions(second) == [("reject", {"status_code": 486})]
-    assert f"call rejected channel=sip call={second} status=486 reason=full" in log
+    assert f"call rejected channel=sip call={second} status=486 reason=max_calls" in log
 
 
 async def test_without_an_api_key_calls_are_refused_with_503(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -335,12 +335,13 @@ async def test_dynamic_instructions_are_evaluated_for_the_accept_body(monkeypatc
 
     folder = tmp_path / "dynamic"
     shutil.copytree(FOLDER, folder)
-    (folder / "sip_tools.py").write_text((folder / "sip_tools.py").read_text() + (
-        "\n\ndef billing_instructions(context, agent):\n"
-        "    return f\"{agent.name} desk for {context.context['caller']}.\"\n"))
+    # a module of its own: `sip_tools` is already imported from the shared fixture folder
+    (folder / "sip_dynamic.py").write_text(
+        "def billing_instructions(context, agent):\n"
+        "    return f\"{agent.name} desk for {context.context['caller']}.\"\n")
     agents = folder / "agents.yaml"
     agents.write_text(agents.read_text().replace("instructions: You handle billing questions for {{ caller }}.",
-                                                 "instructions: {entrypoint: 'sip_tools:billing_instructions'}"))
+                                                 "instructions: {entrypoint: 'sip_dynamic:billing_instructions'}"))
     async with rig(monkeypatch, script=None, folder=folder) as r:
         call_id, _ = await r.ring(("From", "sip:+14155550111@pstn"), ("X-Line", "billing"))
         await r.until(call_id, "accepted")

@@ -147,3 +147,25 @@ async def test_on_a_call_hangup_waits_for_the_output_buffer_to_stop() -> None:
     assert kinds_seen.index("response.done") + 1 == kinds_seen.index("output_audio_buffer.stopped")
     stopped = next(t for k, t in raw if k == "output_audio_buffer.stopped")
     assert [a for a, _, _ in control.calls] == ["hangup"] and control.calls[0][2] >= stopped
+
+
+@pytest.mark.slow
+def test_a_greeting_is_no_scenario_turns_answer(tmp_path: Path) -> None:
+    """`rtgraph test` lets the greeting finish first; turn 1 is checked against its own reply only."""
+    from tests.support.scenarios import rtgraph_test, write
+
+    graph = tmp_path / "agents.d"
+    graph.mkdir()
+    write(graph, "graph.yaml", "kind: graph\nstart: a\ngreeting: Greet the user.\n")
+    write(graph, "a.yaml", "kind: agent\nname: a\ninstructions: You are helpful.\n")
+    write(tmp_path, "s.yaml", """
+        kind: scenario
+        name: sums
+        turns:
+          - user: What is two plus two?
+            model: [{say: Four.}]
+            expect: [{transcript: {equals: Four.}}]
+        """)
+    done = rtgraph_test(tmp_path / "s.yaml", "--graph", graph)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed, 0 failed" in done.stdout

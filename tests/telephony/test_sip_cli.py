@@ -62,3 +62,15 @@ def test_call_id_from_an_env_reference(tmp_path: Path) -> None:
     assert "Hello from the call." in done.stdout
     assert unset.returncode == 1
     assert "transport.call_id needs environment variable SIP_CALL_ID; export it (or pass --call-id)" in unset.stderr
+
+
+def test_run_speaks_the_greeting_before_the_first_say(tmp_path: Path) -> None:
+    folder = tmp_path / "g"
+    folder.mkdir()
+    (folder / "graph.yaml").write_text("kind: graph\nstart: a\ngreeting: Greet the user.\n")
+    (folder / "a.yaml").write_text("kind: agent\nname: a\ninstructions: You are helpful.\n")
+    done = rtgraph(folder, "--transport", "simulator", "--say", "What is two plus two", "--sim-speed", "0",
+                   "--no-reload")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-3:] == ["a: Hello! How can I help you today?", "you: What is two plus two",
+                                             "a: You said: What is two plus two"]

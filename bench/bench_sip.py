@@ -14,6 +14,9 @@ CallBook, so an accepted call's sideband session starts with the accepted config
   ``session.update`` on the sideband ``?call_id=`` socket (answer the accept, open the WebSocket,
   the runtime's initial update). ``accept_answered_to_update`` starts once the fake has validated
   the body against the openai types (its own cost, which the real API has too, but not ours).
+- webhook → greeting: → the greeting's ``response.create`` parsed on the sideband (the graph has
+  a ``greeting:``); webhook → first audio: → the simulated model's first audio delta (it answers
+  at once, so this is our part of webhook-to-first-audio; the real model adds its own latency).
 
 Each call is hung up through the Calls API before the next (the sideband closes). Reports
 median and p99 (nearest rank) in milliseconds, and the machine's 1-minute load average.
@@ -60,6 +63,8 @@ async def bench(calls: int) -> dict[str, list[float]]:
     accepted_at: dict[str, float] = {}
     answered_at: dict[str, float] = {}
     updated_at: dict[str, float] = {}
+    greeted_at: dict[str, float] = {}
+    audio_at: dict[str, float] = {}
 
     class TimedApi(FakeCallsApi):
         def handle(self, method: str, path: str, headers: Any, raw: bytes) -> tuple[int, Any]:
@@ -80,12 +85,18 @@ async def bench(calls: int) -> dict[str, list[float]]:
                     return inner.open()
 
                 def receive(self, event: Any) -> Any:
-                    if call_id and isinstance(event, dict) and event.get("type") == "session.update":
-                        updated_at.setdefault(call_id, time.perf_counter())
+                    if call_id and isinstance(event, dict):
+                        seen = {"session.update": updated_at, "response.create": greeted_at}.get(event.get("type"))
+                        if seen is not None:
+                            seen.setdefault(call_id, time.perf_counter())
                     return inner.receive(event)
 
                 def next_batch(self) -> Any:
-                    return inner.next_batch()
+                    batch = inner.next_batch()
+                    if call_id and batch is not None and call_id not in audio_at and any(
+                            e.get("type") == "response.output_audio.delta" for e in batch.events):
+                        audio_at[call_id] = time.perf_counter()
+                    return batch
 
             return Engine()
 
@@ -94,7 +105,8 @@ async def bench(calls: int) -> dict[str, list[float]]:
     api = TimedApi(api_key="sk-bench", calls=book)
     simulator = TimedSimulator(calls=book, script=None)
     out: dict[str, list[float]] = {"webhook_to_accept": [], "accept_to_session_update": [],
-                                   "accept_answered_to_update": []}
+                                   "accept_answered_to_update": [], "webhook_to_greeting": [],
+                                   "webhook_to_first_audio": []}
     async with api.serve() as base, simulator.serve() as sideband:
         os.environ["OPENAI_BASE_URL"] = base
         graph = load(FOLDER)
@@ -112,12 +124,14 @@ async def bench(calls: int) -> dict[str, list[float]]:
                 response = await client.post(webhook, content=body, headers=headers)
                 assert response.status_code == 200, response.text
                 with anyio.fail_after(10):
-                    while call_id not in updated_at:
+                    while call_id not in audio_at:
                         await anyio.sleep(0.0005)
                 if i:
                     out["webhook_to_accept"].append((accepted_at[call_id] - sent) * 1000)
                     out["accept_to_session_update"].append((updated_at[call_id] - accepted_at[call_id]) * 1000)
                     out["accept_answered_to_update"].append((updated_at[call_id] - answered_at[call_id]) * 1000)
+                    out["webhook_to_greeting"].append((greeted_at[call_id] - sent) * 1000)
+                    out["webhook_to_first_audio"].append((audio_at[call_id] - sent) * 1000)
                 book.end(book.calls[call_id])  # hang up: the sideband closes, the session ends
                 with anyio.fail_after(10):
                     while len(host.registry):

@@ -26,7 +26,8 @@ ALLOWED: dict[str, set[str]] = {
     "runtime": {"errors", "graph", "audio", "redaction", "transports.base", "transports.protocol"},
     "reload": {"errors", "graph", "config"},
     "scenarios": {"errors", "graph", "audio", "redaction", "config", "runtime", "transports"},
-    "serve": {"errors", "graph", "audio", "redaction", "_lazy", "config", "transports", "runtime", "reload"},
+    "serve": {"errors", "graph", "audio", "redaction", "_lazy", "config", "transports", "runtime", "reload",
+              "telephony"},
     "telephony": {"errors", "audio", "redaction", "graph", "config", "transports", "runtime"},
     "sdk_import": {"errors"},
     "cli": {"*"},
@@ -44,7 +45,7 @@ THIRD_PARTY: dict[str, tuple[str, ...]] = {
     "h11": ("telephony.fakes",),
     "watchfiles": ("reload",),
     "click": ("cli",),
-    "starlette": ("serve.serve_app", "serve.browser_channel"),
+    "starlette": ("serve.serve_app", "serve.browser_channel", "serve.sip_channel"),
     "uvicorn": ("serve.serve_host",),
     "prometheus_client": ("serve.serve_metrics",),
     "agents": ("config.sdk_objects", "sdk_import"),  # openai-agents (the `sdk` extra): SDK objects, `rtgraph import`

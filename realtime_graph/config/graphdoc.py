@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..graph.model import (
     Guardrail,
     Hooks,
+    InstructionTemplate,
     ReconnectSettings,
     RunSettings,
     ServeSettings,
@@ -22,9 +23,10 @@ from .entrypoints import EntrypointResolver
 from .envrefs import has_reference, references_credential, to_secret
 from .issues import IssueSink
 from .settings import normalise_model_settings, transport_settings
+from .templates import compile_instructions
 from .yamlsource import Document, JsonPath
 
-__all__ = ("GraphParts", "build_graph_parts", "declared_allow", "declared_variable_names")
+__all__ = ("GraphParts", "build_graph_parts", "compile_greeting", "declared_allow", "declared_variable_names")
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
@@ -43,6 +45,19 @@ class GraphParts:
     hooks: Hooks = field(default_factory=Hooks)
     transport: TransportSettings = field(default_factory=TransportSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    greeting: InstructionTemplate | None = None
+
+
+def compile_greeting(raw: Any, variables: Collection[str], doc: Document,
+                     sink: IssueSink) -> InstructionTemplate | None:
+    """``greeting: "..."`` or ``greeting: {instructions: "..."}`` (schema-checked) → its instructions,
+    a template over the declared variables like an agent's ``instructions`` (located RG4xx issues)."""
+    path: tuple[str, ...] = ("greeting",)
+    if isinstance(raw, dict):
+        raw, path = raw.get("instructions"), ("greeting", "instructions")
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    return compile_instructions(raw, variables, doc, path, sink)
 
 
 def declared_variable_names(data: Any) -> set[str]:
@@ -147,6 +162,7 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
                       environ: Mapping[str, str]) -> GraphParts:
     """The graph document's parts (``resolver.allow`` is already set from :func:`declared_allow`)."""
     data = doc.data
+    variables = _variables(doc, sink, environ, resolver)
     run_raw = data.get("run", {})
     formatter = None
     if "tool_error_formatter" in run_raw:
@@ -169,7 +185,7 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
     )
     return GraphParts(
         start=data["start"],
-        variables=freeze(_variables(doc, sink, environ, resolver)),
+        variables=freeze(variables),
         model_settings=normalise_model_settings(data.get("model_settings", {}), doc, ("model_settings",), sink,
                                                 environ),
         run=run,
@@ -178,6 +194,7 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
         hooks=build_hooks(data["hooks"], doc, ("hooks",), resolver) if "hooks" in data else Hooks(),
         transport=transport_settings(data.get("transport", {}), doc, sink, environ),
         serve=_serve(data.get("serve", {}), doc, sink, environ),
+        greeting=compile_greeting(data.get("greeting"), variables, doc, sink),
     )
 
 

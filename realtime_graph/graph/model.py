@@ -287,7 +287,9 @@ class Agent:
     hooks: Hooks = field(default_factory=Hooks)
     location: SourceLocation | None = field(default=None, compare=False)
     call_control: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    """The agent's ``call_control`` mapping as written (``realtime_graph.telephony.call_control_tools``)."""
+    """The agent's ``call_control`` mapping as written (``realtime_graph.runtime.call_control``)."""
+    greeting: InstructionTemplate | None = None
+    """Instructions of the first response when a session starts on this agent (overrides the graph's)."""
 
     def tool(self, name: str) -> Tool | Handoff | None:
         """The tool or enabled handoff the model may call under ``name``."""
@@ -366,7 +368,8 @@ class TransportSettings:
     headers: Mapping[str, str | Secret] = field(default_factory=lambda: _EMPTY)
     api_key: Secret | None = None
     model: str | None = None
-    call_id: str | None = None
+    call_id: str | Secret | None = None
+    """Attach to this SIP/WebRTC call (``?call_id=``); may be an ``${ENV}`` reference."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,6 +406,8 @@ class Graph:
     serve: ServeSettings = field(default_factory=ServeSettings)
     telephony: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     """The graph's ``telephony`` mapping as written (``realtime_graph.telephony.routing_from_mapping``)."""
+    greeting: InstructionTemplate | None = None
+    """Instructions of the first response of every session (``greeting:``); an agent's own wins."""
 
     def agent(self, name: str) -> Agent:
         try:

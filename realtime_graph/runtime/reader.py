@@ -80,6 +80,9 @@ class ServerEventReader:
         async def speech_started(event: ServerEvent) -> None:
             await cuts.interrupt(force_cancel=False)
 
+        async def output_buffer(event: ServerEvent) -> None:  # a call's server-side playback
+            state.buffer_playing = event["type"] == "output_audio_buffer.started"
+
         self._handlers: dict[str, Callable[[ServerEvent], Awaitable[None]]] = {
             "session.updated": self._on_session_updated,
             "response.created": turns.on_created,
@@ -99,6 +102,9 @@ class ServerEventReader:
             "conversation.item.input_audio_transcription.completed": self._on_input_transcript,
             "input_audio_buffer.speech_started": speech_started,
             "input_audio_buffer.timeout_triggered": self._on_timeout_triggered,
+            "output_audio_buffer.started": output_buffer,
+            "output_audio_buffer.stopped": output_buffer,
+            "output_audio_buffer.cleared": output_buffer,
             "error": self._on_error,
         }
 

@@ -28,6 +28,7 @@ from ..transports import protocol
 from ..transports.base import Connection, ConnectRequest, Transport
 from . import events as ev
 from .agent_switch import AgentSwitch
+from .call_control import CallControl
 from .calls import ToolCalls
 from .delivery import Delivery, is_idle
 from .graph_updates import GraphUpdates
@@ -39,7 +40,7 @@ from .playback import PlaybackTracker
 from .reader import ServerEventReader, adopt_live
 from .reconnection import Reconnector
 from .seam import Seam
-from .session_config import connect_model, tracing_setting
+from .session_config import attach_call_id, connect_model, greeting_instructions, tracing_setting
 from .state import SessionState
 from .turns import Turns
 
@@ -51,7 +52,7 @@ class Session:
 
     def __init__(self, graph: Graph, *, transport: Transport, context: Mapping[str, Any] | None = None,
                  agent: str | None = None, call_id: str | None = None, raw_events: bool = True,
-                 playback_tracker: PlaybackTracker | None = None) -> None:
+                 playback_tracker: PlaybackTracker | None = None, call_control: CallControl | None = None) -> None:
         name = agent or graph.start
         if name not in graph.agents:
             raise SessionError(f"no agent named {name!r} in the graph; agents: {', '.join(graph.agents)}")
@@ -59,14 +60,14 @@ class Session:
         self._raw = raw_events
         state = self._state = SessionState(
             graph=graph, agent=graph.agents[name], context=MappingProxyType(dict(context or {})),
-            call_id=call_id if call_id is not None else graph.transport.call_id,
+            call_id=call_id if call_id is not None else attach_call_id(graph),
             model=connect_model(graph), playback=playback_tracker or PlaybackTracker())
         delivery = self._delivery = Delivery()
         seam = self._seam = Seam(state, delivery)
         guardrails = self._guardrails = OutputGuardrails(graph)
         cuts = self._cuts = Interruptions(state, seam)
         switch = self._switch = AgentSwitch(state, seam, guardrails)
-        self._calls = ToolCalls(state, seam, switch, self._settle)
+        self._calls = ToolCalls(state, seam, switch, self._settle, call_control)
         self._updates = GraphUpdates(state, seam, switch,
                                      lambda: (self._calls.running, guardrails.pending))
         turns = self._turns = Turns(state, seam, guardrails, cuts, self._settle)
@@ -129,6 +130,9 @@ class Session:
                 raise ConnectError(f"the realtime server sent no session.created within "
                                    f"{run.first_event_timeout:g}s of connecting (run.timeouts.first_event)")
             self._tg.start_soon(self._watch_responses)
+            greeting = greeting_instructions(state.graph, state.agent, state.values)
+            if greeting is not None:  # the first response, spoken without waiting for the user
+                await self._seam.request_response(protocol.response_create(response={"instructions": greeting}))
         except BaseException as exc:
             self._closed = True
             self._close_streams()

@@ -4,6 +4,7 @@
 - ``GET /readyz``   200 when a new session would be admitted; else 503 with ``{"reason": ...}``.
 - ``GET /metrics``  Prometheus text from the app's own registry.
 - ``WS /browser/session``  browser protocol v1 (docs/serve.md).
+- ``POST /openai/webhook`` SIP calls through the Realtime Calls API (``sip_channel.py``, docs/telephony.md).
 - ``GET /``         the console's static files (``realtime_graph/serve/static/``).
 """
 
@@ -21,6 +22,7 @@ from starlette.websockets import WebSocket
 from .browser_channel import BrowserChannel
 from .serve_metrics import CONTENT_TYPE, ServeMetrics
 from .session_registry import SessionRegistry
+from .sip_channel import WEBHOOK_PATH, SipChannel
 
 __all__ = ("BROWSER_PATH", "STATIC_DIR", "build_app")
 
@@ -29,7 +31,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def build_app(*, registry: SessionRegistry, metrics: ServeMetrics, browser: BrowserChannel | None,
-              static_dir: Path = STATIC_DIR) -> Starlette:
+              static_dir: Path = STATIC_DIR, sip: SipChannel | None = None) -> Starlette:
     """The Starlette app of one server (``browser=None`` leaves the console out)."""
 
     async def healthz(request: Request) -> Response:
@@ -50,6 +52,8 @@ def build_app(*, registry: SessionRegistry, metrics: ServeMetrics, browser: Brow
 
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz),
                                Route("/metrics", metrics_endpoint)]
+    if sip is not None:
+        routes.append(Route(WEBHOOK_PATH, sip.webhook, methods=["POST"]))
     if browser is not None:
         channel = browser
 

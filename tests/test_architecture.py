@@ -45,7 +45,7 @@ THIRD_PARTY: dict[str, tuple[str, ...]] = {
     "h11": ("telephony.fakes",),
     "watchfiles": ("reload",),
     "click": ("cli",),
-    "starlette": ("serve.serve_app", "serve.browser_channel", "serve.twilio_channel",
+    "starlette": ("serve.serve_app", "serve.browser_channel", "serve.sip_channel", "serve.twilio_channel",
                   "serve.twilio_call"),
     "uvicorn": ("serve.serve_host",),
     "prometheus_client": ("serve.serve_metrics",),

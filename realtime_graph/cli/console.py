@@ -11,6 +11,7 @@ Line shapes (stable: the acceptance tests and docs/run.md rely on them)::
     * tool get_weather -> Sunny, 21 C
     * interrupted
     * graph 3fa2c1d09b7e applied (kept: voice)
+    * reconnected after close 1011 (internal server error) (attempt 1): replayed 4 messages, 1 tool call
     ! guardrail tripped (no_secrets): ...
     ! error: ...
 
@@ -81,6 +82,7 @@ class TranscriptView:
         # A terminal already shows what was typed; scripts and pipes need the echo.
         self.echo_user_text = echo_user_text
         self._streamed: set[str] = set()
+        self._reconnecting = False  # between a drop's own lines and its "* reconnected" line
 
     def show(self, event: ev.SessionEventBase) -> None:
         if isinstance(event, ev.RawModelEvent):
@@ -95,16 +97,23 @@ class TranscriptView:
         elif isinstance(event, ev.ToolEndEvent):
             self.console.line(f"* tool {event.tool} -> {_clip(event.output)}")
         elif isinstance(event, ev.AudioInterruptedEvent):
-            self.console.line("* interrupted")
+            if not self._reconnecting:  # a reconnect's flush is said by its own line
+                self.console.line("* interrupted")
         elif isinstance(event, ev.GuardrailTrippedEvent):
             names = ", ".join(r.guardrail for r in event.guardrail_results if r.guardrail)
             self.console.line(f"! guardrail tripped{f' ({names})' if names else ''}: {_clip(event.message)}")
         elif isinstance(event, ev.ErrorEvent):
             error = event.error
             message = error.get("message") if isinstance(error, dict) else None
+            if _starts_reconnect(error):
+                self._reconnecting = True  # one line per reconnect: "* reconnected ..." says it all
+                return
             self.console.line(f"! error: {_clip(message or error)}")
         elif isinstance(event, ev.GraphUpdatedEvent):
             self.console.line(graph_applied_line(event))
+        elif isinstance(event, ev.ReconnectedEvent):
+            self._reconnecting = False
+            self.console.line(f"* {event.message}")
         elif isinstance(event, ev.InputAudioTimeoutTriggeredEvent):
             self.console.line("* no speech detected (input audio timeout)")
         elif isinstance(event, ev.DtmfEvent):
@@ -135,6 +144,15 @@ class TranscriptView:
                     self.console.line(f"you: {text}")
         elif kind == "conversation.item.input_audio_transcription.completed":
             self.console.line(f"you (voice): {(data.get('transcript') or '').strip()}")
+
+
+def _starts_reconnect(error: Any) -> bool:
+    """The session's own report of a response failed by a reconnect it is starting."""
+    if not isinstance(error, dict):
+        return False
+    kind = error.get("kind")
+    return kind == "response_interrupted" or (
+        kind == "response_timeout" and str(error.get("message", "")).endswith("; reconnecting"))
 
 
 def graph_applied_line(event: ev.GraphUpdatedEvent) -> str:

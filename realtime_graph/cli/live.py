@@ -157,6 +157,7 @@ class LiveCall:
 
     async def _drive(self, session: Session) -> None:
         options = self.options
+        await self._wait_idle(session)  # a greeting (greeting:) is spoken before the first input
         if options.input_wav is not None:
             await self._send_wav(session, options.input_wav.name)
         for text in options.say:

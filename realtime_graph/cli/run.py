@@ -47,6 +47,8 @@ def _start(path: Path, options: dict[str, Any]) -> int:
     graph = report.graph
     if options["model"]:
         graph = replace(graph, transport=replace(graph.transport, model=options["model"]))
+    if options["call_id"]:  # attach to a SIP/WebRTC call accepted elsewhere (?call_id=)
+        graph = replace(graph, transport=replace(graph.transport, call_id=options["call_id"]))
     if options["agent"] and options["agent"] not in graph.agents:
         raise UserFacingError(f"no agent named {options['agent']!r}; agents: {', '.join(sorted(graph.agents))}")
     transport, notice = choose_transport(graph, transport=options["transport"], url=options["url"],
@@ -73,6 +75,8 @@ def _start(path: Path, options: dict[str, Any]) -> int:
 @click.option("--url", help="Realtime endpoint (OpenAI transport), e.g. an Azure GA URL.")
 @click.option("--model", help="Model name (overrides the graph file).")
 @click.option("--agent", help="Agent to start with (default: the graph's start).")
+@click.option("--call-id", metavar="ID", help="Attach to an accepted SIP/WebRTC call (?call_id=ID) instead of "
+              "starting a new session (overrides transport.call_id).")
 @click.option("--say", multiple=True, metavar="TEXT",
               help="Send TEXT as a user turn, wait for the full response; repeatable; exits after the last.")
 @click.option("--events", type=click.Choice(["text", "json"]), default="text", show_default=True,

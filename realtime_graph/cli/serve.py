@@ -41,7 +41,8 @@ def _start(path: Path, options: dict[str, Any]) -> int:
                                log_format=options["log_format"], public_url=options["public_url"])
     transport, notice = choose_transport(graph, transport=options["transport"], url=options["url"],
                                          sim_speed=options["sim_speed"], environ=os.environ)
-    host = ServeHost(graph, transport=transport, options=settings, path=path, log_stream=sys.stderr)
+    host = ServeHost(graph, transport=transport, options=settings, path=path, log_stream=sys.stderr,
+                     sideband=_sideband(graph, transport, options))
 
     async def main() -> int:
         async with anyio.create_task_group() as tg:
@@ -52,6 +53,23 @@ def _start(path: Path, options: dict[str, Any]) -> int:
         return host.exit_code
 
     return anyio.run(main)
+
+
+def _sideband(graph: Any, transport: Any, options: dict[str, Any]) -> Any:
+    """SIP calls attach on ``--url``/``transport.url`` like every session; without one, on the
+    Realtime endpoint under ``$OPENAI_BASE_URL`` (where the Calls API requests go)."""
+    from ..serve.sip_channel import sideband_url
+    from ..serve.transport_choice import choose_transport
+    from ..transports import OpenAITransport
+
+    if not isinstance(transport, OpenAITransport) or options["url"] or graph.transport.url:
+        return None
+    base = os.environ.get("OPENAI_BASE_URL")
+    if not base:
+        return None
+    sideband, _ = choose_transport(graph, transport="openai", url=sideband_url(base), sim_speed=1.0,
+                                   environ=os.environ)
+    return sideband
 
 
 def _execute(path: Path, options: dict[str, Any]) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 from ..graph.model import Agent, Entrypoint, Handoff, Hooks, InstructionTemplate, Tool, freeze
 from .components import build_guardrails, build_handoff_callback, build_hooks, build_tool
 from .entrypoints import EntrypointResolver
+from .graphdoc import compile_greeting
 from .issues import IssueSink, closest
 from .settings import normalise_agent_settings
 from .telephony_checks import dtmf_routes
@@ -213,6 +214,7 @@ def build_agent(doc: Document, descriptions: Mapping[str, str], variables: Colle
         hooks=hooks,
         location=doc.source_location(("name",)),
         call_control=freeze(data.get("call_control", {})),
+        greeting=compile_greeting(data.get("greeting"), variables, doc, sink),
         dtmf=freeze(dtmf_routes(data.get("dtmf", {}))),
     )
     return BuiltAgent(agent, doc)

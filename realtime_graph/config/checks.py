@@ -58,8 +58,9 @@ def _targets(doc: Document) -> list[str]:
 
 
 def check_reachable(start: str, agent_docs: Sequence[Document], sink: IssueSink,
-                    invalid_docs: Sequence[Document] = ()) -> None:
-    """Warn about agents no chain of possibly enabled handoffs from ``start`` reaches.
+                    invalid_docs: Sequence[Document] = (), entry_points: Sequence[str] = ()) -> None:
+    """Warn about agents no chain of possibly enabled handoffs from ``start`` (or from an
+    ``entry_points`` agent: one a telephony routing rule starts calls on) reaches.
 
     Works on the documents, not the built agents, so one broken agent does not make others
     look unreachable; the handoffs of ``invalid_docs`` (agent documents that failed the schema)
@@ -70,7 +71,8 @@ def check_reachable(start: str, agent_docs: Sequence[Document], sink: IssueSink,
         name = doc.data.get("name") if isinstance(doc.data, dict) else None
         if isinstance(name, str):
             by_name.setdefault(name, doc)
-    seen, todo = {start}, [start]
+    seen = {start, *entry_points}
+    todo = list(seen)
     while todo:
         current = by_name.get(todo.pop())
         for target in _targets(current) if current is not None else ():

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..graph.model import Guardrail, Hooks, RunSettings, ServeSettings, TransportSettings, Variable, freeze
+from ..graph.model import (
+    Guardrail,
+    Hooks,
+    InstructionTemplate,
+    ReconnectSettings,
+    RunSettings,
+    ServeSettings,
+    TransportSettings,
+    Variable,
+    freeze,
+)
 from .components import build_guardrails, build_hooks
 from .durations import parse_duration
 from .entrypoints import EntrypointResolver
 from .envrefs import has_reference, references_credential, to_secret
 from .issues import IssueSink
 from .settings import normalise_model_settings, transport_settings
+from .templates import compile_instructions
 from .yamlsource import Document, JsonPath
 
-__all__ = ("GraphParts", "build_graph_parts", "declared_allow", "declared_variable_names")
+__all__ = ("GraphParts", "build_graph_parts", "compile_greeting", "declared_allow", "declared_variable_names")
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
@@ -34,6 +45,19 @@ class GraphParts:
     hooks: Hooks = field(default_factory=Hooks)
     transport: TransportSettings = field(default_factory=TransportSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    greeting: InstructionTemplate | None = None
+
+
+def compile_greeting(raw: Any, variables: Collection[str], doc: Document,
+                     sink: IssueSink) -> InstructionTemplate | None:
+    """``greeting: "..."`` or ``greeting: {instructions: "..."}`` (schema-checked) → its instructions,
+    a template over the declared variables like an agent's ``instructions`` (located RG4xx issues)."""
+    path: tuple[str, ...] = ("greeting",)
+    if isinstance(raw, dict):
+        raw, path = raw.get("instructions"), ("greeting", "instructions")
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    return compile_instructions(raw, variables, doc, path, sink)
 
 
 def declared_variable_names(data: Any) -> set[str]:
@@ -109,10 +133,36 @@ def _variables(doc: Document, sink: IssueSink, environ: Mapping[str, str],
     return out
 
 
+def _reconnect(raw: Mapping[str, Any], doc: Document, sink: IssueSink) -> ReconnectSettings:
+    """``run.reconnect`` (already schema-checked); ``max_session_age: null`` turns rollover off."""
+    defaults = ReconnectSettings()
+
+    def seconds(key: str, default: float | None) -> float | None:
+        value = raw.get(key, default)
+        if value is None:
+            return None
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            sink.add("RG506", str(exc), doc, ("run", "reconnect", key), hint="e.g. 500ms, 5s, 1.5s or 2m")
+            return default
+
+    initial = seconds("backoff_initial", defaults.backoff_initial)
+    most = seconds("backoff_max", defaults.backoff_max)
+    return ReconnectSettings(
+        enabled=raw.get("enabled", defaults.enabled),
+        max_attempts=raw.get("max_attempts", defaults.max_attempts),
+        backoff_initial=defaults.backoff_initial if initial is None else initial,
+        backoff_max=defaults.backoff_max if most is None else most,
+        max_session_age=seconds("max_session_age", defaults.max_session_age),
+    )
+
+
 def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSink,
                       environ: Mapping[str, str]) -> GraphParts:
     """The graph document's parts (``resolver.allow`` is already set from :func:`declared_allow`)."""
     data = doc.data
+    variables = _variables(doc, sink, environ, resolver)
     run_raw = data.get("run", {})
     formatter = None
     if "tool_error_formatter" in run_raw:
@@ -131,10 +181,11 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
         instructions_timeout=parse_duration(run_raw.get("timeouts", {}).get("instructions", 5)),
         tool_max_output_chars=run_raw.get("tools", {}).get("max_output_chars", 100_000),
         tool_loop_lag_threshold=_lag_threshold(run_raw.get("tools", {}), doc, sink),
+        reconnect=_reconnect(run_raw.get("reconnect", {}), doc, sink),
     )
     return GraphParts(
         start=data["start"],
-        variables=freeze(_variables(doc, sink, environ, resolver)),
+        variables=freeze(variables),
         model_settings=normalise_model_settings(data.get("model_settings", {}), doc, ("model_settings",), sink,
                                                 environ),
         run=run,
@@ -143,6 +194,7 @@ def build_graph_parts(doc: Document, resolver: EntrypointResolver, sink: IssueSi
         hooks=build_hooks(data["hooks"], doc, ("hooks",), resolver) if "hooks" in data else Hooks(),
         transport=transport_settings(data.get("transport", {}), doc, sink, environ),
         serve=_serve(data.get("serve", {}), doc, sink, environ),
+        greeting=compile_greeting(data.get("greeting"), variables, doc, sink),
     )
 
 

@@ -139,7 +139,7 @@ def _pipeline(documents: list[Document], sink: IssueSink, *, version: str, sourc
     if parts is not None and start_ok:
         invalid = [d for d in documents if isinstance(d.data, dict) and d.data.get("kind") == "agent"
                    and valid[id(d)] != "agent"]
-        check_reachable(parts.start, unique, sink, invalid)
+        check_reachable(parts.start, unique, sink, invalid, _routed_agents(graph_doc.data if graph_doc else None))
     if parts is not None and complete:
         check_voices(built, parts.model_settings, sink)
     if parts is not None and graph_doc is not None and complete:
@@ -154,8 +154,15 @@ def _pipeline(documents: list[Document], sink: IssueSink, *, version: str, sourc
     return Graph(version=version, start=parts.start, agents=freeze({n: e.agent for n, e in built.items()}),
                  variables=parts.variables, model_settings=parts.model_settings, run=parts.run,
                  output_guardrails=parts.output_guardrails, transport=parts.transport, hooks=parts.hooks,
-                 source=source, serve=parts.serve,
+                 source=source, serve=parts.serve, greeting=parts.greeting,
                  telephony=freeze(graph_doc.data.get("telephony", {}) if graph_doc else {}))
+
+
+def _routed_agents(data: Any) -> list[str]:
+    """Agents telephony routing rules start calls on (they need no handoff to be reachable)."""
+    telephony = data.get("telephony") if isinstance(data, dict) else None
+    rules = telephony.get("routing") if isinstance(telephony, dict) else None
+    return [r["agent"] for r in rules or () if isinstance(r, dict) and isinstance(r.get("agent"), str)]
 
 
 def _report(sink: IssueSink, graph: Graph | None) -> ValidationReport:

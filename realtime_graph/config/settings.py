@@ -179,5 +179,8 @@ def transport_settings(raw: Mapping[str, Any], doc: Document, sink: IssueSink,
                      doc, path, hint=f'write {name}: "Bearer ${{OPENAI_API_KEY}}" (or "${{MY_KEY}}") and export it')
         else:
             headers[name] = value
+    call_id: str | Secret | None = raw.get("call_id")
+    if isinstance(call_id, str) and has_reference(call_id):
+        call_id = to_secret(call_id, doc, (*base, "call_id"), sink, environ)
     return TransportSettings(type=raw.get("type"), url=raw.get("url"), headers=freeze(headers),
-                             api_key=api_key, model=raw.get("model"), call_id=raw.get("call_id"))
+                             api_key=api_key, model=raw.get("model"), call_id=call_id)

@@ -32,6 +32,7 @@ __all__ = (
     "Handoff",
     "Hooks",
     "InstructionTemplate",
+    "ReconnectSettings",
     "RunSettings",
     "Secret",
     "ServeSettings",
@@ -299,7 +300,9 @@ class Agent:
     hooks: Hooks = field(default_factory=Hooks)
     location: SourceLocation | None = field(default=None, compare=False)
     call_control: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    """The agent's ``call_control`` mapping as written (``realtime_graph.telephony.call_control_tools``)."""
+    """The agent's ``call_control`` mapping as written (``realtime_graph.runtime.call_control``)."""
+    greeting: InstructionTemplate | None = None
+    """Instructions of the first response when a session starts on this agent (overrides the graph's)."""
     dtmf: Mapping[str, DtmfRoute] = field(default_factory=lambda: _EMPTY)
     """Keypad digit (``0-9 * # A-D``) → what pressing it does (docs/telephony.md, "DTMF")."""
 
@@ -329,6 +332,21 @@ class Variable:
 
 
 @dataclass(frozen=True, slots=True)
+class ReconnectSettings:
+    """The graph file's ``run.reconnect`` section: reconnect with conversation replay."""
+
+    enabled: bool = True
+    max_attempts: int = 5
+    """Connection attempts per drop before the session ends."""
+    backoff_initial: float = 0.5
+    """Seconds before the first attempt; doubled per attempt (with jitter), up to ``backoff_max``."""
+    backoff_max: float = 8.0
+    max_session_age: float | None = 3300.0
+    """Roll over to a fresh connection at the first turn boundary after this many seconds
+    (before the API's 60-minute cap); None: never."""
+
+
+@dataclass(frozen=True, slots=True)
 class RunSettings:
     """The graph file's ``run`` section (runner behaviour, not sent to the model)."""
 
@@ -353,6 +371,7 @@ class RunSettings:
     tool_loop_lag_threshold: float = 0.5
     """Seconds an ``async`` entrypoint may hold the event loop before an ``error`` event names it
     (``run.tools.loop_lag_threshold``; 0 turns the report off)."""
+    reconnect: ReconnectSettings = field(default_factory=ReconnectSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,7 +383,8 @@ class TransportSettings:
     headers: Mapping[str, str | Secret] = field(default_factory=lambda: _EMPTY)
     api_key: Secret | None = None
     model: str | None = None
-    call_id: str | None = None
+    call_id: str | Secret | None = None
+    """Attach to this SIP/WebRTC call (``?call_id=``); may be an ``${ENV}`` reference."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,6 +425,8 @@ class Graph:
     serve: ServeSettings = field(default_factory=ServeSettings)
     telephony: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     """The graph's ``telephony`` mapping as written (``realtime_graph.telephony.routing_from_mapping``)."""
+    greeting: InstructionTemplate | None = None
+    """Instructions of the first response of every session (``greeting:``); an agent's own wins."""
 
     def agent(self, name: str) -> Agent:
         try:

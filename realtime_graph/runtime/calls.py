@@ -17,6 +17,7 @@ from ..graph.model import Agent, Entrypoint, Handoff, Tool, ToolErrorInfo
 from ..transports import protocol
 from . import events as ev
 from .agent_switch import AgentSwitch
+from .call_control import CallControl, ControlCalls, control_tool
 from .seam import Seam
 from .state import SessionState
 from .tools import call_entrypoint, describe, format_tool_error, parse_arguments, run_tool
@@ -30,8 +31,9 @@ class ToolCalls:
     """Tool-call state of one session: running count, parked approvals, sticky decisions."""
 
     def __init__(self, state: SessionState, seam: Seam, switch: AgentSwitch,
-                 settle: Callable[[], Awaitable[None]]) -> None:
+                 settle: Callable[[], Awaitable[None]], call_control: CallControl | None = None) -> None:
         self._state = state
+        self._control = ControlCalls(state, seam, call_control, self.send_output)
         self._seam = seam
         self._switch = switch
         self._settle = settle
@@ -51,7 +53,8 @@ class ToolCalls:
         self._seen.add(call_id)
         name, arguments = item.get("name") or "", item.get("arguments") or ""
         self.running += 1
-        if self._state.graph.run.async_tool_calls:
+        # A hangup waits for its own response to finish: never inline in the reader.
+        if self._state.graph.run.async_tool_calls or control_tool(agent, name) is not None:
             self._seam.start_soon(self._counted, self._handle, agent, name, call_id, arguments)
         else:
             await self._counted(self._handle, agent, name, call_id, arguments)
@@ -68,7 +71,10 @@ class ToolCalls:
         target = agent.tool(name)
         if isinstance(target, Handoff) and not self._switch.offers(agent, target):
             target = None  # its `enabled` entrypoint left it out of the last session.update
-        if target is None:
+        control = control_tool(agent, name) if target is None else None
+        if control is not None:
+            await self._control.run(agent, control, call_id, arguments)
+        elif target is None:
             await self._unknown(agent, name, call_id)
         elif isinstance(target, Handoff):
             await self._handoff(agent, target, call_id, arguments)
@@ -97,13 +103,14 @@ class ToolCalls:
                           f"asking for approval", tool=tool.name, call_id=call_id)
             return True
 
-    async def send_output(self, call_id: str, text: str) -> None:
-        """``function_call_output`` then a (sequenced) ``response.create``."""
+    async def send_output(self, call_id: str, text: str, *, respond: bool = True) -> None:
+        """``function_call_output`` then (unless ``respond`` is false) a sequenced ``response.create``."""
         await self._seam.send(protocol.function_call_output(call_id, text))
         item = self._state.history.set_tool_output(call_id, text)
         if item is not None:
             self._seam.emit(ev.HistoryUpdatedEvent(history=self._state.history.items))
-        await self._seam.request_response()
+        if respond:
+            await self._seam.request_response()
 
     async def _run(self, agent: Agent, tool: Tool, call_id: str, arguments: str) -> None:
         start = ev.ToolStartEvent(agent=agent, tool=tool.name, call_id=call_id, arguments=arguments)

@@ -36,6 +36,7 @@ __all__ = (
     "HistoryUpdatedEvent",
     "InputAudioTimeoutTriggeredEvent",
     "RawModelEvent",
+    "ReconnectedEvent",
     "SessionEvent",
     "SessionEventBase",
     "ToolApprovalRequiredEvent",
@@ -251,6 +252,30 @@ class GraphUpdatedEvent(SessionEventBase):
     message: str
 
 
+@dataclass(slots=True, kw_only=True)
+class ReconnectedEvent(SessionEventBase):
+    """(rtgraph extension) The connection was re-established and the conversation restored.
+
+    ``reason`` says why (``close 1011 (...)``, ``session_expired``, ``response_timeout``,
+    ``max_session_age``); ``attempt`` is the connection attempt that succeeded (1 = the first);
+    ``replayed`` counts the replayed items by kind (``user``, ``assistant``, ``system``,
+    ``function_call``, ``function_call_output``, ``truncated``, ``skipped``); ``resent`` counts
+    client events sent again (never acknowledged, or held while reconnecting);
+    ``response_retried`` is True when the interrupted turn was asked for again; ``sideband_only``
+    is True for a ``call_id`` session (the call kept its conversation: nothing replayed);
+    ``message`` is a one-line summary.
+    """
+
+    type: ClassVar[str] = "reconnected"
+    attempt: int
+    reason: str
+    replayed: dict[str, int]
+    resent: int
+    response_retried: bool
+    sideband_only: bool
+    message: str
+
+
 SessionEvent = (
     AgentStartEvent
     | AgentEndEvent
@@ -269,4 +294,5 @@ SessionEvent = (
     | DtmfEvent
     | RawModelEvent
     | GraphUpdatedEvent
+    | ReconnectedEvent
 )

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ("History", "HistoryItem", "MessageItem", "ToolCallItem")
+__all__ = ("History", "HistoryItem", "MessageItem", "ToolCallItem", "cut_text")
 
 _PART_TYPES = {"output_text": "text", "output_audio": "audio"}
 
@@ -46,6 +46,19 @@ class ToolCallItem:
 HistoryItem = MessageItem | ToolCallItem
 
 
+def cut_text(text: str, fraction: float) -> str:
+    """The first ``fraction`` of ``text`` (what was heard of a reply cut short), ending at a word
+    boundary, marked with ``…``; ``""`` when nothing was heard."""
+    if fraction >= 1.0:
+        return text
+    keep = int(len(text) * max(fraction, 0.0))
+    head = text[:keep]
+    if keep < len(text) and not text[keep].isspace() and " " in head:
+        head = head[: head.rindex(" ")]
+    head = head.rstrip()
+    return head + "…" if head else ""
+
+
 def _part(raw: Mapping[str, Any]) -> dict[str, Any]:
     kind = _PART_TYPES.get(raw.get("type", ""), raw.get("type", ""))
     if kind in ("text", "input_text"):
@@ -75,11 +88,12 @@ def _merge_content(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list
 class History:
     """Ordered conversation items with in-place updates."""
 
-    __slots__ = ("_deltas", "_index", "_items")
+    __slots__ = ("_deltas", "_heard", "_index", "_items")
 
     def __init__(self) -> None:
         self._items: list[HistoryItem] = []
         self._index: dict[str, HistoryItem] = {}
+        self._heard: dict[str, str] = {}
         # Transcript deltas wait here and are joined when history is next read or changed:
         # appending to the part's string on every delta would copy it each time (quadratic).
         self._deltas: dict[tuple[str, int, str], list[str]] = {}
@@ -189,4 +203,29 @@ class History:
         if item is None:
             return False
         self._items.remove(item)
+        self._heard.pop(item_id, None)
         return True
+
+    def truncate(self, item_id: str, played_ms: float, received_ms: float) -> None:
+        """An assistant item was cut at ``played_ms`` of the ``received_ms`` that had arrived:
+        remember the part of its transcript the user heard (proportionally), for a replay."""
+        item = self.get(item_id)
+        if not isinstance(item, MessageItem):
+            return
+        text = " ".join((p.get("transcript") or p.get("text") or "").strip() for p in item.content).strip()
+        self._heard[item_id] = cut_text(text, played_ms / received_ms if received_ms > 0 else 0.0)
+
+    @property
+    def heard(self) -> dict[str, str]:
+        """Interrupted assistant items → the text the user heard of them (a copy)."""
+        return dict(self._heard)
+
+    def drop_unfinished(self) -> list[str]:
+        """Forget items still ``in_progress`` (their response failed with the connection); returns
+        their ids."""
+        if self._deltas:
+            self._flush()
+        gone = [item.item_id for item in self._items if item.status == "in_progress"]
+        for item_id in gone:
+            self.delete(item_id)
+        return gone

@@ -37,10 +37,11 @@ class Interruptions:
         """Stop playback of the current audio item (of ``response_id`` only, when given) and
         truncate it at what was played. False when there was nothing to cut."""
         state = self._state
-        cut = plan_cut(state.playback.state(), response_id=response_id,
-                       more_coming=state.streaming() is not None)
-        if cut is None:
+        playback = state.playback.state()
+        cut = plan_cut(playback, response_id=response_id, more_coming=state.streaming() is not None)
+        if cut is None or playback is None:
             return False
+        state.history.truncate(cut.item_id, cut.audio_end_ms, playback.received_ms)  # replayed as heard
         state.suppressed.add(cut.response_id)
         self._seam.emit(ev.AudioInterruptedEvent(item_id=cut.item_id, content_index=cut.content_index))
         state.playback.reset()

@@ -83,6 +83,8 @@ class ServerEventReader:
 
         async def dtmf_received(event: ServerEvent) -> None:  # SIP calls: the keypad press, server-side
             await dtmf.on_digit(str(event["event"]), "sip")
+        async def output_buffer(event: ServerEvent) -> None:  # a call's server-side playback
+            state.buffer_playing = event["type"] == "output_audio_buffer.started"
 
         self._handlers: dict[str, Callable[[ServerEvent], Awaitable[None]]] = {
             "session.updated": self._on_session_updated,
@@ -103,6 +105,9 @@ class ServerEventReader:
             "conversation.item.input_audio_transcription.completed": self._on_input_transcript,
             "input_audio_buffer.speech_started": speech_started,
             "input_audio_buffer.timeout_triggered": self._on_timeout_triggered,
+            "output_audio_buffer.started": output_buffer,
+            "output_audio_buffer.stopped": output_buffer,
+            "output_audio_buffer.cleared": output_buffer,
             "input_audio_buffer.dtmf_event_received": dtmf_received,
             "error": self._on_error,
         }

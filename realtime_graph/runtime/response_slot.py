@@ -72,6 +72,12 @@ class ResponseSlot:
         self.pending = None
         return self._release()
 
+    def reset(self) -> None:
+        """Forget every response and request (the connection they lived on is gone)."""
+        self.active = None
+        self.pending = None
+        self._wanted = None
+
     def on_error(self, error: Mapping[str, Any]) -> dict[str, Any] | None:
         """A server ``error``: if it blames the pending create, free the slot (and maybe resend)."""
         if self.pending is None:

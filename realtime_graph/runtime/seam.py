@@ -75,6 +75,11 @@ class Seam:
         self._sync_secrets()  # before it reaches a recording connection
         await self._connection.send(event)
 
+    async def close_connection(self) -> None:
+        """Close the connection (a hung-up call): the reader ends and so does the event stream."""
+        if self._connection is not None:
+            await self._connection.aclose()
+
     def _sync_secrets(self) -> None:
         """Point the redactor at the secret values of the current ``values`` (a new dict whenever
         the graph or the agent's values change, so an identity check is enough)."""

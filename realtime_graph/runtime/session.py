@@ -28,17 +28,20 @@ from ..transports import protocol
 from ..transports.base import Connection, ConnectRequest, Transport
 from . import events as ev
 from .agent_switch import AgentSwitch
+from .call_control import CallControl
 from .calls import ToolCalls
 from .delivery import Delivery, is_idle
 from .dtmf import DtmfRouter
 from .graph_updates import GraphUpdates
 from .history import HistoryItem
 from .interruption import Interruptions
+from .link import Link
 from .output_guardrails import OutputGuardrails
 from .playback import PlaybackTracker
 from .reader import ServerEventReader, adopt_live
+from .reconnection import Reconnector
 from .seam import Seam
-from .session_config import connect_model
+from .session_config import attach_call_id, connect_model, greeting_instructions, tracing_setting
 from .state import SessionState
 from .turns import Turns
 
@@ -50,7 +53,7 @@ class Session:
 
     def __init__(self, graph: Graph, *, transport: Transport, context: Mapping[str, Any] | None = None,
                  agent: str | None = None, call_id: str | None = None, raw_events: bool = True,
-                 playback_tracker: PlaybackTracker | None = None) -> None:
+                 playback_tracker: PlaybackTracker | None = None, call_control: CallControl | None = None) -> None:
         name = agent or graph.start
         if name not in graph.agents:
             raise SessionError(f"no agent named {name!r} in the graph; agents: {', '.join(graph.agents)}")
@@ -58,14 +61,14 @@ class Session:
         self._raw = raw_events
         state = self._state = SessionState(
             graph=graph, agent=graph.agents[name], context=MappingProxyType(dict(context or {})),
-            call_id=call_id if call_id is not None else graph.transport.call_id,
+            call_id=call_id if call_id is not None else attach_call_id(graph),
             model=connect_model(graph), playback=playback_tracker or PlaybackTracker())
         delivery = self._delivery = Delivery()
         seam = self._seam = Seam(state, delivery)
         guardrails = self._guardrails = OutputGuardrails(graph)
         cuts = self._cuts = Interruptions(state, seam)
         switch = self._switch = AgentSwitch(state, seam, guardrails)
-        self._calls = ToolCalls(state, seam, switch, self._settle)
+        self._calls = ToolCalls(state, seam, switch, self._settle, call_control)
         self._updates = GraphUpdates(state, seam, switch,
                                      lambda: (self._calls.running, guardrails.pending))
         turns = self._turns = Turns(state, seam, guardrails, cuts, self._settle)
@@ -73,6 +76,8 @@ class Session:
         self._reader = ServerEventReader(state, seam, turns=turns, calls=self._calls, cuts=cuts,
                                          settle=self._settle, dtmf=dtmf)
         self._connection: Connection | None = None
+        self._link: Link | None = None
+        self._reconnector: Reconnector | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._stack: AsyncExitStack | None = None
         self._send_events: MemoryObjectSendStream[ev.SessionEvent] | None = None
@@ -111,7 +116,12 @@ class Session:
             self._tg = anyio.create_task_group()
             await self._tg.__aenter__()
             stack.push_async_callback(self._close_tasks)
-            self._seam.attach(self._connection, send, self._tg)
+            link = self._link = Link(self._connection, reconnects=run.reconnect.enabled)
+            self._reconnector = Reconnector(
+                state, self._seam, link, transport=self._transport, request=request, reader=self._reader,
+                turns=self._turns, raw=self._raw, session_config=self._fresh_config, idle=lambda: self.is_idle,
+                tools_busy=lambda: self._calls.busy)
+            self._seam.attach(link, send, self._tg)
             self._seam.emit(ev.HistoryUpdatedEvent(history=[]))
             adopt_live(state, initial)
             self._seam.start_soon(self._read)  # a seam task: user code it runs is watched
@@ -122,6 +132,9 @@ class Session:
                 raise ConnectError(f"the realtime server sent no session.created within "
                                    f"{run.first_event_timeout:g}s of connecting (run.timeouts.first_event)")
             self._tg.start_soon(self._watch_responses)
+            greeting = greeting_instructions(state.graph, state.agent, state.values)
+            if greeting is not None:  # the first response, spoken without waiting for the user
+                await self._seam.request_response(protocol.response_create(response={"instructions": greeting}))
         except BaseException as exc:
             self._closed = True
             self._close_streams()
@@ -184,10 +197,17 @@ class Session:
             failure, self._failure = self._failure, None
             raise failure
 
+    async def _fresh_config(self) -> dict[str, Any]:
+        """The current agent's full session config for a new connection (locked settings kept)."""
+        state = self._state
+        config = (await self._switch.prepare(state.agent)).config
+        config["tracing"] = tracing_setting(state.graph)
+        return config
+
     async def _read(self) -> None:
-        assert self._connection is not None
+        assert self._reconnector is not None
         try:
-            await self._reader.run(self._connection, raw=self._raw)
+            await self._reconnector.run()
         except TransportError as exc:
             self._failure = exc
         finally:
@@ -209,8 +229,23 @@ class Session:
             if not waiting or state.received != seen:
                 seen, since = state.received, now
             elif now - since >= timeout:
-                await self._turns.abandon(timeout)
+                await self._on_response_timeout(timeout)
                 seen, since = state.received, now
+
+    async def _on_response_timeout(self, timeout: float) -> None:
+        """Reconnect (the server stopped answering; the turn is asked for again), or without
+        ``run.reconnect`` end the turn here and go on."""
+        state, link = self._state, self._link
+        if not state.graph.run.reconnect.enabled or link is None or self._reconnector is None:
+            await self._turns.abandon(timeout)
+            return
+        if not link.up:
+            return  # already reconnecting
+        active = state.streaming()
+        what = f"response {active!r}" if active else "the requested response (no response.created)"
+        self._seam.error(f"no progress on {what} from the realtime server within {timeout:g}s "
+                         f"(run.timeouts.response); reconnecting", kind="response_timeout")
+        await self._reconnector.request("response_timeout")
 
     async def _settle(self) -> None:
         """Something in flight finished: apply a pending hot reload if now safe, wake waiters."""
@@ -222,6 +257,8 @@ class Session:
     def _require_open(self) -> None:
         if self._connection is None or self._closed:
             raise SessionError("the session is not open: use it inside 'async with runner.run() as session'")
+        if self._link is not None and self._link.failure is not None:
+            raise SessionError(f"the session has ended: {self._link.failure}")
 
     async def send_message(self, message: str | Mapping[str, Any]) -> None:
         """Send a user message (text, or ``{"role": "user", "content": [input_text/input_image...]}``)
@@ -309,14 +346,16 @@ class Session:
     @property
     def is_idle(self) -> bool:
         """No response in progress, requested or awaiting its guardrails' verdicts; no tool
-        running or waiting for approval."""
-        return is_idle(response_busy=self._state.slot.busy, tools_busy=self._calls.busy,
+        running or waiting for approval; no reconnect under way."""
+        reconnecting = self._link is not None and not self._link.up
+        return is_idle(response_busy=self._state.slot.busy or reconnecting, tools_busy=self._calls.busy,
                        checks_pending=self._guardrails.pending)
 
     @property
     def connection(self) -> Connection | None:
-        """The transport connection (for raw access); None before connect."""
-        return self._connection
+        """The current transport connection (for raw access; a new one after a reconnect); None
+        before connect."""
+        return self._link.current if self._link is not None else self._connection
 
     @property
     def history(self) -> list[HistoryItem]:

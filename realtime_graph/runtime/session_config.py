@@ -19,16 +19,20 @@ from typing import Any
 
 from ..errors import SessionError
 from ..graph.model import DEFAULT_OUTPUT_MODALITIES, DEFAULT_VOICE, Agent, Graph, Secret, thaw
+from .call_control import control_tools
 
 __all__ = (
     "DEFAULT_MODEL",
+    "attach_call_id",
     "build_session",
     "connect_model",
+    "greeting_instructions",
     "hosted_tools",
     "instruction_values",
     "interrupt_response",
     "output_format",
     "tool_names_problem",
+    "tracing_setting",
 )
 
 DEFAULT_MODEL = "gpt-realtime-2.1"
@@ -65,6 +69,28 @@ def _overlay(base: dict[str, Any], top: Mapping[str, Any], depth: int = 0) -> No
 def connect_model(graph: Graph) -> str:
     """The model named in the connect request: ``transport.model``, ``model_settings.model_name``, default."""
     return graph.transport.model or graph.model_settings.get("model_name") or DEFAULT_MODEL
+
+
+def attach_call_id(graph: Graph) -> str | None:
+    """``transport.call_id`` of the graph, an ``${ENV}`` reference revealed.
+
+    :raises SessionError: the reference names an unset environment variable.
+    """
+    call_id = graph.transport.call_id
+    if not isinstance(call_id, Secret):
+        return call_id
+    missing = call_id.missing()
+    if missing:
+        raise SessionError(f"transport.call_id needs environment variable {', '.join(missing)}; "
+                           f"export it (or pass --call-id)")
+    return call_id.reveal() or None
+
+
+def greeting_instructions(graph: Graph, agent: Agent, values: Mapping[str, Any]) -> str | None:
+    """The greeting the session speaks first, rendered with ``values``: the agent's ``greeting``,
+    else the graph's, else None."""
+    template = agent.greeting or graph.greeting
+    return template.render(values) if template is not None else None
 
 
 def instruction_values(graph: Graph, context: Mapping[str, Any]) -> dict[str, Any]:
@@ -121,7 +147,8 @@ def hosted_tools(graph: Graph, agent: Agent) -> list[dict[str, Any]]:
 
 def tool_names_problem(agent: Agent) -> str | None:
     """A message if the agent's tools and enabled handoffs do not have unique names, else None."""
-    names = [t.name for t in agent.tools] + [h.tool_name for h in agent.handoffs if h.enabled]
+    names = ([t.name for t in agent.tools] + [h.tool_name for h in agent.handoffs if h.enabled]
+             + [c.name for c in control_tools(agent)])
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         return f"agent {agent.name!r} has duplicate tool name(s): {', '.join(dupes)}"
@@ -136,7 +163,7 @@ def build_session(graph: Graph, agent: Agent, values: Mapping[str, Any], *,
     Dynamic parts come from :func:`~.dynamic_settings.evaluate`: ``instructions`` (the text
     of ``instructions: {entrypoint: ...}``; required for such agents) and ``hidden`` (tool names
     of handoffs their ``enabled`` entrypoint turned off). Tools are sent in this order: function
-    tools, enabled handoffs, hosted (MCP) tools.
+    tools, enabled handoffs, call-control tools (``call_control:``), hosted (MCP) tools.
 
     :raises SessionError: if the agent's tools and handoffs do not have unique names (the loader
         reports this as RG206; graphs built in Python are checked here), or a hosted tool's
@@ -156,15 +183,20 @@ def build_session(graph: Graph, agent: Agent, values: Mapping[str, Any], *,
     else:
         session["instructions"] = agent.instructions.render(values)
     session["tools"] = [t.to_wire() for t in agent.tools] + [
-        h.to_wire() for h in agent.handoffs if h.enabled and h.tool_name not in hidden] + hosted_tools(graph, agent)
+        h.to_wire() for h in agent.handoffs if h.enabled and h.tool_name not in hidden] + [
+        c.to_wire() for c in control_tools(agent)] + hosted_tools(graph, agent)
     if include_tracing:
-        if graph.run.tracing_disabled:
-            session["tracing"] = None
-        elif "tracing" in graph.model_settings:
-            session["tracing"] = thaw(graph.model_settings["tracing"])
-        else:
-            session["tracing"] = "auto"
+        session["tracing"] = tracing_setting(graph)
     return session
+
+
+def tracing_setting(graph: Graph) -> Any:
+    """The ``tracing`` value of a connection's first ``session.update`` (``auto`` unless configured)."""
+    if graph.run.tracing_disabled:
+        return None
+    if "tracing" in graph.model_settings:
+        return thaw(graph.model_settings["tracing"])
+    return "auto"
 
 
 def _audio(session: Mapping[str, Any], side: str) -> Mapping[str, Any]:

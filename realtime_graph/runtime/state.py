@@ -41,6 +41,9 @@ class SessionState:
     """The agent each open response started with (``response.created`` until it is finished)."""
     server_done: set[str] = field(default_factory=set)
     """Responses the server finished whose output guardrails are still judging (not done yet)."""
+    buffer_playing: bool = False
+    """A call's server-side output buffer is playing (``output_audio_buffer.started`` until
+    ``stopped``/``cleared``; SIP and WebRTC calls only)."""
     suppressed: set[str] = field(default_factory=set)
     """Response ids whose further audio must not reach the app (cut or tripped)."""
     redactor: Redactor = field(default_factory=Redactor)

@@ -21,6 +21,7 @@ import anyio
 from ..transports import protocol
 from ..transports.base import ServerEvent
 from . import events as ev
+from .cuts import plan_cut
 from .guardrails import run_guardrail
 from .interruption import Interruptions
 from .output_guardrails import Check, OutputGuardrails, Trip
@@ -144,6 +145,26 @@ class Turns:
         state.server_done.add(active)
         await self._finish(active)  # agent_end, the slot freed, any queued create sent
         state.suppressed.add(active)  # its late audio never reaches the app
+
+    async def fail_in_flight(self, why: str | None) -> bool:
+        """The connection carrying the response in flight is gone (a reconnect follows): end the
+        turn here without telling the server: an ``error`` (``why``, when given), its unplayed
+        audio flushed (``audio_interrupted``), ``agent_end``. True when a response was in
+        progress or requested."""
+        state, seam = self._state, self._seam
+        active = state.streaming()
+        busy = active is not None or state.slot.pending is not None
+        if busy and why:
+            what = f"response {active!r}" if active else "the requested response"
+            seam.error(why.format(what=what), kind="response_interrupted")
+        if active is not None:
+            cut = plan_cut(state.playback.state(), response_id=active, more_coming=True)
+            if cut is not None and active not in state.suppressed:
+                seam.emit(ev.AudioInterruptedEvent(item_id=cut.item_id, content_index=cut.content_index))
+                state.playback.reset()
+            state.server_done.add(active)
+            await self._finish(active)
+        return busy
 
     # -- the end of a response --------------------------------------------------------------
 

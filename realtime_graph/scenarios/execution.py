@@ -166,6 +166,8 @@ async def _drive(session: Session, spec: ScenarioSpec, log: _Log, current: list[
         record.events = [(round((t - t0) * 1000, 1), e) for t, e in log.events[start:upto]]
         record.agent = session.current_agent.name
 
+    with anyio.move_on_after(spec.timeout_ms / 1000):
+        await session.wait_idle()  # a greeting (the session speaks first) is no turn's answer
     for turn in spec.turns:
         timeout_s = (turn.timeout_ms or spec.timeout_ms) / 1000
         if records:

@@ -16,7 +16,15 @@ from ..graph.model import Graph
 from ..transports.simulator.vocabulary import Action, Call, Fail, Handoff, Say, SimulatorScript, Turn
 from .spec import ModelAction, ScenarioSpec, TurnSpec
 
-__all__ = ("responses_of", "script_for")
+__all__ = ("GREETING_REPLY", "responses_of", "script_for")
+
+GREETING_REPLY = "Hello! How can I help you today?"
+"""What the simulated model says for a graph's ``greeting:`` in offline scenario runs."""
+
+
+def _greets(spec: ScenarioSpec, graph: Graph) -> bool:
+    agent = graph.agents.get(spec.agent or graph.start)
+    return agent is not None and (agent.greeting is not None or graph.greeting is not None)
 
 
 def _handoff_tool(graph: Graph | None, agent: str) -> str | None:
@@ -62,6 +70,9 @@ def _match(turn: TurnSpec) -> re.Pattern[str] | None:
 def script_for(spec: ScenarioSpec, graph: Graph | None = None) -> SimulatorScript:
     """The simulator script playing ``spec``'s model behaviour."""
     turns: list[Turn] = []
+    if graph is not None and _greets(spec, graph):
+        # The session speaks first (greeting:); that response must not use the first turn's script.
+        turns.append(Turn(actions=(Say(GREETING_REPLY),)))
     for turn in spec.turns:
         responses = responses_of(turn.model)
         if not responses and turn.audio is not None and turn.transcript is not None:

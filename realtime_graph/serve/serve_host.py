@@ -39,6 +39,7 @@ from .serve_metrics import ServeMetrics
 from .serve_options import ServeOptions
 from .session_log import ServeLog
 from .session_registry import SessionRegistry
+from .sip_channel import SipChannel
 from .twilio_channel import TwilioChannel
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ class ServeHost:
     """Serves ``graph`` over ``transport``; ``path`` (the definition folder) enables hot reload."""
 
     def __init__(self, graph: Graph, *, transport: Transport, options: ServeOptions, path: Path | None = None,
-                 log_stream: TextIO | None = None) -> None:
+                 log_stream: TextIO | None = None, sideband: Transport | None = None) -> None:
         self.options = options
         self.path = path
         self.metrics = ServeMetrics()
@@ -83,9 +84,13 @@ class ServeHost:
         self.registry = SessionRegistry(graph, max_sessions=options.max_sessions, metrics=self.metrics)
         self.browser = (BrowserChannel(registry=self.registry, transport=transport, options=options,
                                        metrics=self.metrics, log=self.log) if options.browser else None)
+        # SIP calls attach by ?call_id= on ``sideband`` (default: the sessions' transport).
+        self.sip = SipChannel(registry=self.registry, transport=sideband or transport, metrics=self.metrics,
+                              log=self.log)
         self.twilio = (TwilioChannel(registry=self.registry, transport=transport, options=options,
                                      metrics=self.metrics, log=self.log) if options.twilio else None)
-        self.app = build_app(registry=self.registry, metrics=self.metrics, browser=self.browser, twilio=self.twilio)
+        self.app = build_app(registry=self.registry, metrics=self.metrics, browser=self.browser, sip=self.sip,
+                             twilio=self.twilio)
         self.url: str | None = None
         self._mode: str | None = None  # "drain" | "shutdown" once asked to stop
         self._stop: anyio.Event | None = None
@@ -173,6 +178,7 @@ class ServeHost:
                     await tg.start(self._reloader().run)
                 if handle_signals:
                     tg.start_soon(self._watch_signals)
+                await tg.start(self.sip.run)
                 task_status.started(url)
                 await stop.wait()
                 await self._finish_sessions()

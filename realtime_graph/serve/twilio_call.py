@@ -31,7 +31,7 @@ from .timed_transport import TimedTransport
 if TYPE_CHECKING:
     from .twilio_channel import TwilioChannel
 
-__all__ = ("CHANNEL", "INBOUND_CHUNK", "TwilioCall", "close_quietly")
+__all__ = ("CHANNEL", "INBOUND_CHUNK", "TwilioCall", "TwilioCallControl", "close_quietly")
 
 CHANNEL = "twilio"
 INBOUND_CHUNK = 480
@@ -54,6 +54,24 @@ async def close_quietly(websocket: WebSocket, code: int, reason: str) -> None:
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
 
+
+
+class TwilioCallControl:
+    """The built-in call tools on a Twilio call (``runtime.CallControl``).
+
+    ``hangup`` closes the media stream: the ``<Connect>`` ends and, with no TwiML after it, Twilio
+    ends the call. ``transfer`` would need the Twilio REST API (the account SID and a TwiML
+    ``<Dial>``), which this channel does not hold: it fails, and the model is told.
+    """
+
+    def __init__(self, call: TwilioCall) -> None:
+        self._call = call
+
+    async def hangup(self) -> None:
+        self._call.hang_up()
+
+    async def transfer(self, target: str) -> None:
+        raise NotImplementedError("transfers on Twilio calls need the Twilio REST API, which rtgraph does not use")
 
 
 class TwilioCall:
@@ -90,6 +108,10 @@ class TwilioCall:
     def close(self, reason: str) -> None:
         self._finish("drained" if reason == "draining" else reason, _Close(_GOING_AWAY, reason))
 
+    def hang_up(self) -> None:
+        """The agent ended the call (``hangup`` tool): close the stream after what is queued."""
+        self._finish("hung_up", _Close(1000, "call ended"))
+
     # -- plumbing -------------------------------------------------------------------------
 
     def discard(self) -> None:
@@ -124,7 +146,8 @@ class TwilioCall:
         runner = Runner(mulaw_graph(graph), transport=transport, raw_events=True,
                         playback_tracker=PlaybackTracker(reported=True))
         try:
-            async with runner.run(agent=decision.agent, context=dict(decision.context)) as session, \
+            async with runner.run(agent=decision.agent, context=dict(decision.context),
+                                  call_control=TwilioCallControl(self)) as session, \
                     anyio.create_task_group() as tg:
                 self._session = session
                 owner.log.write("session started", id=self.session_id, channel=CHANNEL, agent=decision.agent,

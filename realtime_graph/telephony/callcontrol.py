@@ -1,7 +1,9 @@
 """Built-in call-control tools an agent lists under ``call_control``: ``hangup`` and transfers.
 
-They are function tools like any other for the model; instead of user code the serve layer
-runs them against the call (``CallsClient.hangup`` / ``CallsClient.refer`` for SIP). The tool
+They are function tools like any other for the model; instead of user code the runtime runs them
+through the session's ``CallControl`` (``realtime_graph.runtime.call_control``), which the SIP
+channel backs with ``CallsClient.hangup`` / ``CallsClient.refer``. This module is the validating
+constructor (for graphs built in Python). The tool
 takes no arguments: the transfer target is fixed in YAML, never chosen by the model or caller.
 
 YAML (an agent document)::
@@ -17,11 +19,11 @@ YAML (an agent document)::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from ..config.telephony_checks import HANGUP_TOOL, transfer_target_problem
 from ..errors import ConfigError, Issue
+from ..runtime import DEFAULT_HANGUP_DESCRIPTION, ControlTool
 
 __all__ = (
     "DEFAULT_HANGUP_DESCRIPTION",
@@ -32,24 +34,8 @@ __all__ = (
     "transfer_tool",
 )
 
-DEFAULT_HANGUP_DESCRIPTION = ("End the phone call. Use it only after saying goodbye, or when the caller "
-                              "asks to hang up.")
-_NO_ARGS: Mapping[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
-
-
-@dataclass(frozen=True, slots=True)
-class CallControlTool:
-    """A built-in tool: ``action`` is what running it does to the call."""
-
-    name: str
-    description: str
-    action: Literal["hangup", "transfer"]
-    target: str | None = None
-
-    def to_wire(self) -> dict[str, Any]:
-        """The GA function-tool object for ``session.update`` / the accept body."""
-        return {"type": "function", "name": self.name, "description": self.description,
-                "parameters": dict(_NO_ARGS)}
+CallControlTool = ControlTool
+"""A built-in tool (the runtime's :class:`~realtime_graph.runtime.ControlTool`, which runs it)."""
 
 
 def _bad(message: str, path: str, code: str = "RG110") -> ConfigError:

@@ -63,6 +63,12 @@ class Connection(abc.ABC):
     async def aclose(self) -> None:
         """Close the connection (idempotent). Pending iteration ends."""
 
+    @property
+    def close_code(self) -> int | None:
+        """The WebSocket close code once the connection ended (e.g. 1001 after a clean
+        "going away", which ends iteration normally); None while open or when unknown."""
+        return None
+
 
 class Transport(abc.ABC):
     """Opens connections. Implementations: OpenAI WebSocket, simulator, scripted double."""

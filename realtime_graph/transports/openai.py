@@ -73,6 +73,11 @@ class WebSocketConnection(Connection):
         with contextlib.suppress(OSError):
             await self._ws.close()
 
+    @property
+    def close_code(self) -> int | None:
+        code: int | None = self._ws.close_code
+        return code
+
     def __repr__(self) -> str:
         return f"WebSocketConnection(id={self._ws.id})"
 

@@ -41,11 +41,11 @@ def test_a_clean_close_while_nobody_waits_is_reported_the_same_way(agents: Path)
 
 
 def test_an_abnormal_close_is_one_line_naming_code_and_reason_once(agents: Path) -> None:
-    with served("- actions:\n    - disconnect: {code: 1011, reason: boom}\n") as server:
+    with served("- actions:\n    - disconnect: {code: 4000, reason: boom}\n") as server:
         result = rtgraph(agents, "--no-reload", *openai_args(server), "--say", "hello", env=server)
     assert result.returncode == 1
     assert result.stdout.splitlines()[-1] == "you: hello"
-    assert result.stderr == "rtgraph run: connection lost: realtime connection closed abnormally (code 1011: boom)\n"
+    assert result.stderr == "rtgraph run: connection lost: realtime connection closed abnormally (code 4000: boom)\n"
 
 
 def test_an_input_wav_that_is_not_a_wav_fails_before_connecting(agents: Path, tmp_path: Path) -> None:

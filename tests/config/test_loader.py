@@ -281,7 +281,7 @@ def test_allow_list_of_an_invalid_graph_document_still_blocks_imports(tmp_path: 
         "a.yaml:4:17: error RG308: module 'allow_invalid_evil' is not in imports.allow",
         "  hint: allowed prefixes: safe_pkg; add it to imports.allow in the graph file",
         "graph.yaml:4:1: error RG111: unknown key 'bogus_key'",
-        "  hint: valid keys: kind, start, variables, model_settings, run, output_guardrails, hooks, transport, serve, telephony, imports",
+        "  hint: valid keys: kind, start, variables, model_settings, run, output_guardrails, hooks, transport, serve, telephony, greeting, imports",
         "2 errors, 0 warnings",
     ]
     assert not marker.exists()

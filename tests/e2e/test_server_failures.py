@@ -91,7 +91,7 @@ async def test_abnormal_close_raises_connection_lost_after_queued_events(load_gr
     transport, sim = simulator("""
     - actions:
         - say: {text: "Something broke.", audio_ms: 200}
-        - disconnect: {code: 1011, reason: "gone"}
+        - disconnect: {code: 4000, reason: "gone"}
     """)
     async with Runner(graph, transport=transport).run() as session:
         await session.send_message("hello")
@@ -99,8 +99,8 @@ async def test_abnormal_close_raises_connection_lost_after_queued_events(load_gr
         got, failure = await _drain(session)
 
     assert isinstance(failure, ConnectionLost)
-    assert (failure.code, failure.reason) == (1011, "gone")
-    assert str(failure) == "realtime connection closed abnormally (code 1011: gone)"
+    assert (failure.code, failure.reason) == (4000, "gone")
+    assert str(failure) == "realtime connection closed abnormally (code 4000: gone)"
     # Every event that arrived before the close was delivered first.
     assert kinds(got) == ["agent_start", "audio_end"]
     assert [e.type for e in got if e.type == "audio"] == ["audio", "audio"]

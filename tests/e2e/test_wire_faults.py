@@ -27,7 +27,9 @@ from tests.support.simulated import RecordingSimulator, kinds, one_agent, until_
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-FAST = "run:\n  timeouts: {connect: 2s, first_event: 300ms, response: 400ms}\n  guardrails: {timeout: 200ms}"
+# Without reconnect: these show the single-connection behaviour (tests/e2e/test_reconnect*.py: with it).
+FAST = ("run:\n  timeouts: {connect: 2s, first_event: 300ms, response: 400ms}\n  guardrails: {timeout: 200ms}\n"
+        "  reconnect: {enabled: false}")
 
 
 class _Sim(RecordingSimulator, FaultySimulator):

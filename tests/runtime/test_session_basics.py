@@ -95,7 +95,7 @@ async def test_clean_server_close_ends_iteration() -> None:
 
 
 async def test_abnormal_close_raises_connection_lost_after_draining() -> None:
-    lost = ConnectionLost("gone", code=1011, reason="boom")
+    lost = ConnectionLost("gone", code=4000, reason="boom")
     transport = ScriptedTransport([Step(expect="session.update", emit=[created("r1"), lost])])
     seen = []
     async with Runner(graph(), transport=transport).run() as session:
@@ -103,7 +103,7 @@ async def test_abnormal_close_raises_connection_lost_after_draining() -> None:
             with anyio.fail_after(3):
                 async for event in session:
                     seen.append(event.type)
-    assert info.value.code == 1011
+    assert info.value.code == 4000
     assert "agent_start" in seen
 
 

@@ -86,7 +86,7 @@ def test_refusals_are_one_line_and_usage_errors_exit_2(monkeypatch) -> None:
     assert say.stderr.endswith("Error: --twilio carries audio and keypad presses only: use --input-wav FILE and/or "
                                "--dtmf DIGITS (--say needs a channel with text)\n")
     nomode = _call("http://127.0.0.1:9/", "--dtmf", "1")
-    assert nomode.returncode == 2 and nomode.stderr.endswith("Error: choose a call mode: --twilio\n")
+    assert nomode.returncode == 2 and nomode.stderr.endswith("Error: choose a call mode: --twilio, --sip\n")
     unreachable = _call("http://127.0.0.1:9/", "--twilio", "--dtmf", "1")
     assert unreachable.returncode == 1
     assert unreachable.stderr.startswith("rtgraph call: cannot reach http://127.0.0.1:9/twilio/voice: ")

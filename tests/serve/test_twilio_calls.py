@@ -286,8 +286,8 @@ async def test_a_lost_realtime_connection_ends_the_call_with_1011() -> None:
     transport, _ = simulator("""
     - actions:
         - say: {text: "One moment.", audio_ms: 100}
-        - disconnect: {code: 1011, reason: "gone"}
-    """)
+        - disconnect: {code: 4000, reason: "gone"}
+    """)  # not a recoverable code: no reconnect (run.reconnect), the call ends
     async with serving(_graph(), transport=transport) as url:
         async with FakeTwilioPeer.dial(url.path("/twilio/voice"), auth_token=TOKEN, call_sid="CA8") as peer:
             await peer.send_audio(_speech("hello", 600), realtime=False)
@@ -313,3 +313,28 @@ async def test_a_stream_in_another_media_format_is_refused() -> None:
         assert (ws.close_code, ws.close_reason) == (1008, "bad message")
     assert ("media format audio/l16 at 16000 Hz is not supported: the session speaks audio/x-mulaw at 8000 Hz"
             in url.log.getvalue())
+
+
+async def test_the_hangup_tool_closes_the_stream_after_the_goodbye_played() -> None:
+    graph = load_string(GRAPH.replace("instructions: Triage.\n", "instructions: Triage.\ncall_control:\n"
+                                      "  hangup: true\n  transfer: [{name: to_human, target: 'tel:+14155550123'}]\n"),
+                        import_entrypoints=False)
+    transport, sim = simulator("""
+    - actions:
+        - call: {tool: to_human}
+    - actions:
+        - say: {text: "Goodbye.", audio_ms: 300}
+        - call: {tool: hangup}
+    """)
+    async with serving(graph, transport=transport) as url:
+        async with FakeTwilioPeer.dial(url.path("/twilio/voice"), auth_token=TOKEN, call_sid="CA6") as peer:
+            await peer.send_audio(_speech("bye", 600), realtime=False)
+            await _until(lambda: peer.ws.close_code is not None)
+            assert (peer.ws.close_code, peer.ws.close_reason) == (1000, "call ended")
+            # every frame of the goodbye was played (echoed) before the stream closed
+            assert len(peer.echoed) == len(peer.of_type("mark")) == 15
+        await _until(lambda: "session ended" in url.log.getvalue())
+    outputs = [e["item"]["output"] for e in sim.received_of("conversation.item.create")
+               if e["item"]["type"] == "function_call_output"]
+    assert outputs == ["to_human failed: the phone system did not accept the request.", "The call was ended."]
+    assert "outcome=hung_up" in url.log.getvalue()

@@ -7,25 +7,31 @@ extra keys forbidden), ``404 call_id_not_found`` for an unknown or ended call, e
 empty body. Every request is recorded. :meth:`FakeCallsApi.send_incoming` POSTs a signed
 ``realtime.call.incoming`` webhook to a URL, like OpenAI does when a SIP call arrives.
 
+The calls live in a :class:`~realtime_graph.transports.simulator.CallBook`; give the same book to
+a ``Simulator(calls=book)`` and an accepted call's sideband ``?call_id=`` session starts with the
+accepted configuration, unknown calls get 404, and a hangup closes the sideband.
+
 Needs the test extra (``openai``, ``h11``).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import time
 import types
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import h11
 import httpx2
 from anyio.abc import SocketStream
 
+from ...transports.simulator.callbook import CallBook, CallRecord
 from ..webhooks import webhook_headers
 
 __all__ = ("FakeCall", "FakeCallsApi", "RecordedRequest")
@@ -44,16 +50,8 @@ class RecordedRequest:
     body: Any
 
 
-@dataclass(slots=True)
-class FakeCall:
-    """A call the fake knows; ``state`` follows the API: pending → accepted/rejected → ended."""
-
-    call_id: str
-    sip_headers: list[dict[str, str]] = field(default_factory=list)
-    state: Literal["pending", "accepted", "rejected", "ended"] = "pending"
-    session: dict[str, Any] | None = None
-    reject_status: int | None = None
-    referred_to: list[str] = field(default_factory=list)
+FakeCall = CallRecord
+"""A call the fake knows (the shared :class:`~realtime_graph.transports.simulator.CallRecord`)."""
 
 
 def _unknown_key(value: Any, tp: Any, path: str) -> str | None:
@@ -88,12 +86,21 @@ def _unknown_key(value: Any, tp: Any, path: str) -> str | None:
     return None
 
 
+@functools.cache
+def _accept_adapter() -> Any:
+    """The pydantic adapter of ``CallAcceptParams`` (built once: building it takes milliseconds)."""
+    from openai.types.realtime import CallAcceptParams
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(CallAcceptParams)
+
+
 def _accept_problem(body: Any) -> str | None:
     from openai.types.realtime import CallAcceptParams
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import ValidationError
 
     try:
-        TypeAdapter(CallAcceptParams).validate_python(body, strict=True)
+        _accept_adapter().validate_python(body, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
@@ -108,16 +115,20 @@ def _error(status: int, message: str, code: str | None, param: str | None = None
 class FakeCallsApi:
     """The fake server; ``async with api.serve() as base_url`` (``http://127.0.0.1:PORT/v1``)."""
 
-    def __init__(self, *, api_key: str = "sk-test") -> None:
+    def __init__(self, *, api_key: str = "sk-test", calls: CallBook | None = None) -> None:
         self.api_key = api_key
-        self.calls: dict[str, FakeCall] = {}
+        self.book = calls if calls is not None else CallBook()
+        self.calls: dict[str, CallRecord] = self.book.calls
         self.requests: list[RecordedRequest] = []
 
     def add_call(self, call_id: str | None = None, sip_headers: Sequence[tuple[str, str]] = ()) -> str:
         """Register a pending SIP call (as if an INVITE arrived); returns its ``rtc_…`` id."""
-        cid = call_id or f"rtc_{secrets.token_hex(16)}"
-        self.calls[cid] = FakeCall(cid, [{"name": n, "value": v} for n, v in sip_headers])
-        return cid
+        return self.book.add(call_id, sip_headers)
+
+    def actions(self, call_id: str) -> list[tuple[str, Any]]:
+        """``(action, body)`` of every request made for ``call_id``, in order."""
+        prefix = f"{_PREFIX}{call_id}/"
+        return [(r.path[len(prefix):], r.body) for r in self.requests if r.path.startswith(prefix)]
 
     def incoming_event(self, call_id: str) -> dict[str, Any]:
         """The ``realtime.call.incoming`` event for a registered call."""
@@ -171,7 +182,7 @@ class FakeCallsApi:
             return _error(400, f"Invalid accept body: {problem}", "invalid_value")
         if call.state != "pending":
             return _error(400, "The call was already accepted.", "call_already_accepted")
-        call.state, call.session = "accepted", body
+        self.book.accept(call, body)
         return 200, None
 
     def _reject(self, call: FakeCall, body: Any) -> tuple[int, Any]:
@@ -196,7 +207,7 @@ class FakeCallsApi:
         return 200, None
 
     def _hangup(self, call: FakeCall, body: Any) -> tuple[int, Any]:
-        call.state = "ended"
+        self.book.end(call)
         return 200, None
 
     # -- the HTTP/1.1 shell -------------------------------------------------------------------

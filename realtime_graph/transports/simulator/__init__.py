@@ -14,13 +14,15 @@ import time
 from collections.abc import AsyncIterator
 
 from ..base import Connection, ConnectRequest, Transport
+from .callbook import CallBook, CallRecord
 from .cassette import Cassette, CassetteReplay, load_cassette
 from .engine import SimulatorEngine
 from .script import load_script, parse_script
 from .server import EngineLike, serve_engine
 from .vocabulary import SimulatorScript
 
-__all__ = ("Simulator", "SimulatorScript", "SimulatorTransport", "load_script", "parse_script")
+__all__ = ("CallBook", "CallRecord", "Simulator", "SimulatorScript", "SimulatorTransport", "load_script",
+           "parse_script")
 
 
 class Simulator:
@@ -29,6 +31,8 @@ class Simulator:
     :param script: a :class:`SimulatorScript` or the path of a YAML script.
     :param cassette: path of a recorded session to replay instead (exclusive with ``script``).
     :param realtime_factor: 0.0 sends audio as fast as possible; 1.0 paces it in real time.
+    :param calls: a :class:`CallBook` shared with the fake Calls API: ``?call_id=`` then attaches
+        only to its accepted calls, starting with the accepted configuration.
     :raises ConfigError: the script or cassette is invalid (located at file and line).
     """
 
@@ -38,6 +42,7 @@ class Simulator:
         script: SimulatorScript | str | os.PathLike[str] | None = None,
         cassette: str | os.PathLike[str] | None = None,
         realtime_factor: float = 0.0,
+        calls: CallBook | None = None,
     ) -> None:
         if script is not None and cassette is not None:
             raise ValueError("give the simulator a script or a cassette, not both")
@@ -46,22 +51,31 @@ class Simulator:
         self.script = script if isinstance(script, SimulatorScript) or script is None else load_script(script)
         self.cassette: Cassette | None = load_cassette(cassette) if cassette is not None else None
         self.realtime_factor = realtime_factor
+        self._engines = 0
+        self.calls = calls
 
     def __repr__(self) -> str:
         turns = len(self.script.turns) if self.script else 0
         return f"Simulator(turns={turns}, cassette={self.cassette is not None}, realtime_factor={self.realtime_factor})"
 
     def engine(self, model: str | None, call_id: str | None) -> EngineLike:
-        """The pure state machine for one new connection."""
+        """The pure state machine for one new connection. Each connection gets its own id seed:
+        like the live API, a new session never reuses an item id of an earlier one (a
+        reconnecting client replays items under their old ids)."""
         if self.cassette is not None:
             return CassetteReplay(self.cassette)
-        return SimulatorEngine(model=model, call_id=call_id, script=self.script, now=time.time())
+        seed, self._engines = self._engines, self._engines + 1
+        engine = SimulatorEngine(model=model, call_id=call_id, script=self.script, now=time.time(), seed=seed)
+        record = self.calls.attachable(call_id) if self.calls is not None and call_id is not None else None
+        if record is not None and record.session is not None:
+            engine.start_with(record.session)  # the call was accepted with this configuration
+        return engine
 
     @contextlib.asynccontextmanager
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
         """Serve until the block exits; yields the URL (``ws://127.0.0.1:PORT/v1/realtime``)."""
         async with serve_engine(self.engine, host=host, port=port,
-                                realtime_factor=self.realtime_factor) as url:
+                                realtime_factor=self.realtime_factor, calls=self.calls) as url:
             yield url
 
 

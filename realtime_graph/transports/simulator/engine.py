@@ -50,6 +50,7 @@ class SimulatorEngine:
         self._vad = EnergyVad()
         self._speech_item: str | None = None
         self._attached = call_id is not None  # a SIP/WebRTC call: the server owns the output buffer
+        self._playing: str | None = None  # the response whose audio the call's output buffer plays
         self._last_response_id: str | None = None
         self.active: ResponseRun | None = None
 
@@ -66,11 +67,42 @@ class SimulatorEngine:
         return detection
 
     @property
+    def script_position(self) -> int:
+        """How many script turns were used (a reconnect-aware server carries it over)."""
+        return self._next_turn
+
+    @script_position.setter
+    def script_position(self, value: int) -> None:
+        self._next_turn = value
+
+    @property
     def responding(self) -> bool:
         """A response is being generated (writes to the default conversation)."""
         return self.active is not None and self.active.wraps and not self.active.finished
 
     # --- entry points ---------------------------------------------------------------------------
+
+    def start_with(self, accepted: dict[str, Any]) -> None:
+        """Start from an accepted call's configuration (the Calls API accept body).
+
+        :raises SessionUpdateError: the body is not a valid session (the fake API checked it).
+        """
+        self.session = apply_update(self.session, accepted)
+
+    def _output_buffer(self, batch: Batch) -> None:
+        """A call's server-side output buffer: ``output_audio_buffer.started`` before a response's
+        first audio, ``stopped`` once it is done (its audio was paced out: played on the call)."""
+        events: list[dict[str, Any]] = []
+        for event in batch.events:
+            kind = event.get("type") if isinstance(event, dict) else None
+            if kind == "response.output_audio.delta" and self._playing is None:
+                self._playing = event.get("response_id", "")
+                events.append(self.ids.server_event("output_audio_buffer.started", response_id=self._playing))
+            events.append(event)
+            if kind == "response.done" and self._playing is not None:
+                events.append(self.ids.server_event("output_audio_buffer.stopped", response_id=self._playing))
+                self._playing = None
+        batch.events = events
 
     def open(self) -> list[dict[str, Any]]:
         """Events sent on connect: ``session.created``."""
@@ -81,6 +113,8 @@ class SimulatorEngine:
         if self.active is None:
             return None
         batch = self.active.next_batch()
+        if batch is not None and self._attached and batch.events:
+            self._output_buffer(batch)
         if batch is None:
             self.active = None
             self._vad.arm_idle_timeout()
@@ -154,6 +188,7 @@ class SimulatorEngine:
             assert self.active is not None
             out += self.active.cancel("client_cancelled")
             self.active = None
+        self._playing = None
         return [*out, self.ids.server_event("output_audio_buffer.cleared", response_id=self._last_response_id or "")]
 
     # --- input audio ----------------------------------------------------------------------------
@@ -364,8 +399,9 @@ class SimulatorEngine:
 
     def _actions(self, tools: list[dict[str, Any]], instructions: str, tool_choice: Any) -> tuple[Action, ...]:
         text = self.conversation.last_user_text()
-        last = next((s.item for s in reversed(self.conversation.items) if s.item.get("type") != "mcp_list_tools"),
-                    None)
+        # A system message is an instruction, not a turn to answer (e.g. a client's replay note).
+        last = next((s.item for s in reversed(self.conversation.items)
+                     if s.item.get("type") != "mcp_list_tools" and s.item.get("role") != "system"), None)
 
         def rules(visible: list[dict[str, Any]]) -> tuple[Action, ...]:
             return default_actions(last_item=last, user_text=text, tools=visible, instructions=instructions,

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import anyio
 
+from .callbook import CallBook
 from .vocabulary import Batch
 
 __all__ = ("BETA_ERROR", "REALTIME_PATHS", "EngineLike", "serve_engine")
@@ -80,7 +81,19 @@ def _select_subprotocol(connection: Any, subprotocols: Any) -> Any:
     return "realtime" if "realtime" in subprotocols else None
 
 
-async def _handle(ws: Any, factory: EngineFactory, realtime_factor: float) -> None:
+def _check_call(calls: CallBook, connection: Any, request: Any) -> Any:
+    """With a call book, ``?call_id=`` must name an accepted, live call (else 404, as live)."""
+    refused = _check_request(connection, request)
+    if refused is not None:
+        return refused
+    call_id = parse_qs(urlsplit(request.path).query).get("call_id", [None])[0]
+    if call_id is not None and calls.attachable(call_id) is None:
+        return connection.respond(HTTPStatus.NOT_FOUND, _api_error(
+            "call_id_not_found", "No session found for the provided call_id", "call_id"))
+    return None
+
+
+async def _handle(ws: Any, factory: EngineFactory, realtime_factor: float, calls: CallBook | None) -> None:
     from websockets.exceptions import ConnectionClosed
 
     request = ws.request
@@ -91,8 +104,16 @@ async def _handle(ws: Any, factory: EngineFactory, realtime_factor: float) -> No
             await ws.close(4000, "beta_api_shape_disabled")
         return
     query = parse_qs(urlsplit(request.path).query)
-    engine = factory(query.get("model", [None])[0], query.get("call_id", [None])[0])
+    call_id = query.get("call_id", [None])[0]
+    engine = factory(query.get("model", [None])[0], call_id)
     out_send, out_recv = anyio.create_memory_object_stream[list[dict[str, Any]] | _Close](math.inf)
+    record = calls.attachable(call_id) if calls is not None and call_id is not None else None
+
+    def call_ended() -> None:  # hung up through the Calls API: the sideband closes, as live
+        with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+            out_send.send_nowait((1000, "call ended"))
+
+    unwatch = calls.watch(record, call_ended) if calls is not None and record is not None else None
     kick_send, kick_recv = anyio.create_memory_object_stream[None](math.inf)
 
     async def write() -> None:
@@ -126,8 +147,13 @@ async def _handle(ws: Any, factory: EngineFactory, realtime_factor: float) -> No
                 event = json.loads(message)
             except ValueError:
                 event = None
-            out_send.send_nowait(engine.receive(event))
-            kick_send.send_nowait(None)
+            try:
+                out_send.send_nowait(engine.receive(event))
+                kick_send.send_nowait(None)
+            except anyio.BrokenResourceError:
+                # The pump ended with a close (scripted or injected) that the writer sends or
+                # sent: ignore what the client says meanwhile; reading ends with the close.
+                continue
 
     try:
         async with anyio.create_task_group() as tg, out_send, kick_send:
@@ -139,21 +165,29 @@ async def _handle(ws: Any, factory: EngineFactory, realtime_factor: float) -> No
             tg.cancel_scope.cancel()  # the client closed: stop generating
     except* ConnectionClosed:
         pass  # the client went away mid-send; nothing left to do for this connection
+    finally:
+        if unwatch is not None:
+            unwatch()
 
 
 @contextlib.asynccontextmanager
 async def serve_engine(
-    factory: EngineFactory, *, host: str, port: int, realtime_factor: float
+    factory: EngineFactory, *, host: str, port: int, realtime_factor: float, calls: CallBook | None = None
 ) -> AsyncIterator[str]:
-    """Serve GA Realtime on ``host:port`` (0: any free port); yields ``ws://host:port/v1/realtime``."""
+    """Serve GA Realtime on ``host:port`` (0: any free port); yields ``ws://host:port/v1/realtime``.
+
+    ``calls``: attach by ``?call_id=`` only to the book's accepted calls (see ``callbook.py``).
+    """
+    from functools import partial
+
     from websockets.asyncio.server import serve
 
     async def handler(ws: Any) -> None:
-        await _handle(ws, factory, realtime_factor)
+        await _handle(ws, factory, realtime_factor, calls)
 
     async with serve(
         handler, host, port,
-        process_request=_check_request,
+        process_request=_check_request if calls is None else partial(_check_call, calls),
         select_subprotocol=_select_subprotocol,
         max_size=None,
         server_header="rtgraph-simulator",

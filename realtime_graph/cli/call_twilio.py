@@ -30,6 +30,10 @@ def check(options: dict[str, Any]) -> None:
 
     :raises click.UsageError:
     """
+    for name, flag in (("headers", "--header"), ("script", "--script")):
+        if options.get(name):
+            raise click.UsageError(f"{flag} applies to --sip only: a Twilio call carries no SIP headers and its "
+                                   f"model is whatever the server runs")
     if options.get("say"):
         raise click.UsageError("--twilio carries audio and keypad presses only: use --input-wav FILE and/or "
                                "--dtmf DIGITS (--say needs a channel with text)")

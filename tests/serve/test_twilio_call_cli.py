@@ -85,6 +85,10 @@ def test_refusals_are_one_line_and_usage_errors_exit_2(monkeypatch) -> None:
     assert say.returncode == 2
     assert say.stderr.endswith("Error: --twilio carries audio and keypad presses only: use --input-wav FILE and/or "
                                "--dtmf DIGITS (--say needs a channel with text)\n")
+    header = _call("http://127.0.0.1:9/", "--twilio", "--dtmf", "1", "--header", "X-Line=billing")
+    assert header.returncode == 2
+    assert header.stderr.endswith("Error: --header applies to --sip only: a Twilio call carries no SIP headers and "
+                                  "its model is whatever the server runs\n")
     nomode = _call("http://127.0.0.1:9/", "--dtmf", "1")
     assert nomode.returncode == 2 and nomode.stderr.endswith("Error: choose a call mode: --twilio, --sip\n")
     unreachable = _call("http://127.0.0.1:9/", "--twilio", "--dtmf", "1")

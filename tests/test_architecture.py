@@ -45,7 +45,8 @@ THIRD_PARTY: dict[str, tuple[str, ...]] = {
     "h11": ("telephony.fakes",),
     "watchfiles": ("reload",),
     "click": ("cli",),
-    "starlette": ("serve.serve_app", "serve.browser_channel", "serve.sip_channel"),
+    "starlette": ("serve.serve_app", "serve.browser_channel", "serve.sip_channel", "serve.twilio_channel",
+                  "serve.twilio_call"),
     "uvicorn": ("serve.serve_host",),
     "prometheus_client": ("serve.serve_metrics",),
     "agents": ("config.sdk_objects", "sdk_import"),  # openai-agents (the `sdk` extra): SDK objects, `rtgraph import`

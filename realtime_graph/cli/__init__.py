@@ -28,7 +28,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "realtime_graph.cli.import_command", "import_agent", "Write a definition folder from an SDK RealtimeAgent."
     ),
     "serve": ("realtime_graph.cli.serve", "serve", "Serve the graph to browsers: console, probes, metrics."),
-    "call": ("realtime_graph.cli.call", "call", "Place a simulated phone call (--sip) against rtgraph serve."),
+    "call": ("realtime_graph.cli.call", "call", "Place a simulated phone call (--twilio, --sip) against serve."),
     "test": ("realtime_graph.cli.test_command", "test", "Run scenario tests offline (simulator) or live; coverage."),
 }
 

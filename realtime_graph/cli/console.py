@@ -116,6 +116,8 @@ class TranscriptView:
             self.console.line(f"* {event.message}")
         elif isinstance(event, ev.InputAudioTimeoutTriggeredEvent):
             self.console.line("* no speech detected (input audio timeout)")
+        elif isinstance(event, ev.DtmfEvent):
+            self.console.line(f"* dtmf {event.digit}{f' -> {event.action}' if event.action else ''}")
 
     def _raw(self, data: dict[str, Any]) -> None:
         kind = data.get("type")

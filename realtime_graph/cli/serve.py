@@ -38,7 +38,7 @@ def _start(path: Path, options: dict[str, Any]) -> int:
     settings = resolve_options(graph.serve, environ=os.environ, host=options["host"], port=options["port"],
                                max_sessions=options["max_sessions"], drain_timeout=options["drain_timeout"],
                                token_env=options["token_env"], reload=not options["no_reload"],
-                               log_format=options["log_format"])
+                               log_format=options["log_format"], public_url=options["public_url"])
     transport, notice = choose_transport(graph, transport=options["transport"], url=options["url"],
                                          sim_speed=options["sim_speed"], environ=os.environ)
     host = ServeHost(graph, transport=transport, options=settings, path=path, log_stream=sys.stderr,
@@ -92,6 +92,8 @@ def _execute(path: Path, options: dict[str, Any]) -> int:
               "(default: graph file, else OpenAI when a key is configured, else the simulator).")
 @click.option("--url", help="Realtime endpoint (OpenAI transport), e.g. an Azure GA URL.")
 @click.option("--model", help="Model name (overrides the graph file).")
+@click.option("--public-url", metavar="URL", help="Public base URL behind a proxy, e.g. https://voice.example.com "
+              "(Twilio signatures and stream URLs; default: serve.public_url, else X-Forwarded-*/Host).")
 @click.option("--no-reload", is_flag=True, help="Do not watch PATH for changes.")
 @click.option("--sim-speed", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Simulator pacing: 1 = real time, 0 = as fast as possible.")

@@ -17,6 +17,7 @@ from .entrypoints import EntrypointResolver
 from .graphdoc import compile_greeting
 from .issues import IssueSink, closest
 from .settings import normalise_agent_settings
+from .telephony_checks import dtmf_routes
 from .templates import compile_instructions
 from .yamlsource import Document, JsonPath
 
@@ -214,5 +215,6 @@ def build_agent(doc: Document, descriptions: Mapping[str, str], variables: Colle
         location=doc.source_location(("name",)),
         call_control=freeze(data.get("call_control", {})),
         greeting=compile_greeting(data.get("greeting"), variables, doc, sink),
+        dtmf=freeze(dtmf_routes(data.get("dtmf", {}))),
     )
     return BuiltAgent(agent, doc)

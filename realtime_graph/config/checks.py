@@ -51,6 +51,9 @@ def _targets(doc: Document) -> list[str]:
             out.append(raw)
         elif isinstance(raw, dict) and isinstance(raw.get("agent"), str) and raw.get("enabled", True) is not False:
             out.append(raw["agent"])
+    dtmf = doc.data.get("dtmf")
+    if isinstance(dtmf, dict):  # a keypad digit reaches its handoff target too
+        out.extend(spec["handoff"] for spec in dtmf.values() if isinstance(spec, dict) and "handoff" in spec)
     return out
 
 

@@ -223,4 +223,6 @@ def _serve(raw: Mapping[str, Any], doc: Document, sink: IssueSink, environ: Mapp
     return ServeSettings(host=raw.get("host"), port=raw.get("port"), max_sessions=raw.get("max_sessions"),
                          drain_timeout=parse_duration(raw["drain_timeout"]) if "drain_timeout" in raw else None,
                          token=token, allowed_origins=tuple(raw.get("allowed_origins", ())),
-                         browser=raw.get("channels", {}).get("browser", {}).get("enabled", True))
+                         browser=raw.get("channels", {}).get("browser", {}).get("enabled", True),
+                         twilio=raw.get("channels", {}).get("twilio", {}).get("enabled", True),
+                         public_url=raw.get("public_url"))

@@ -19,7 +19,7 @@ from .issues import IssueSink
 from .plaindata import plain_copy
 from .report import ValidationReport
 from .schema import validate_document
-from .telephony_checks import check_call_control, check_telephony
+from .telephony_checks import check_call_control, check_dtmf, check_telephony
 from .yamlsource import MAX_FILE_BYTES, Document, parse_definition, plain_document
 
 __all__ = ("DEFINITION_SUFFIXES", "folder_version", "load", "load_dict", "load_string", "shown_path",
@@ -147,6 +147,8 @@ def _pipeline(documents: list[Document], sink: IssueSink, *, version: str, sourc
     for entry in built.values():
         tool_names = [t.name for t in entry.agent.tools] + [h.tool_name for h in entry.agent.handoffs]
         check_call_control(entry.doc, tool_names, sink)
+        if complete:
+            check_dtmf(entry.doc, names, sink)
     if sink.has_errors or parts is None:
         return None
     return Graph(version=version, start=parts.start, agents=freeze({n: e.agent for n, e in built.items()}),

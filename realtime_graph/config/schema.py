@@ -104,6 +104,14 @@ def _report(error: Any, doc: Document, sink: IssueSink) -> None:
                 sink.add("RG112", f"missing required key {key!r}", doc, path,
                          hint=error.schema.get("properties", {}).get(key, {}).get("description"))
         return
+    if path and path[-1] == "dtmf" and "propertyNames" in error.schema_path:
+        sink.add("RG110", f"{error.instance!r} is not a keypad digit", doc, (*path, error.instance), key=True,
+                 hint='use one of 0-9, *, #, A-D, quoted: "1", "#"')
+        return
+    if len(path) == 2 and path[0] == "dtmf" and error.validator in ("minProperties", "maxProperties"):
+        sink.add("RG110", f"dtmf digit {path[1]!r} needs exactly one action", doc, path,
+                 hint="write one of {handoff: AGENT}, {say: TEXT}, {send: TEXT}")
+        return
     if "propertyNames" in error.schema_path and isinstance(error.instance, str):
         sink.add("RG110", f"{error.instance!r} is not a valid name", doc, (*path, error.instance), key=True,
                  hint="use letters, digits and _, not starting with a digit")

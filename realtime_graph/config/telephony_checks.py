@@ -8,6 +8,7 @@ parser, with codes in the ``RG6xx`` range (documented in docs/telephony.md):
 - ``RG603`` invalid regular expression in a routing condition
 - ``RG604`` a transfer target is not a valid ``tel:`` or ``sip:`` URI
 - ``RG605`` a call-control tool name clashes with another tool of the agent
+- ``RG610`` a ``dtmf`` digit hands off to an unknown agent
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from ..graph.model import Variable
+from ..graph.model import DtmfRoute, Variable
 from .issues import IssueSink, closest
 from .yamlsource import Document
 
-__all__ = ("TELEPHONY_CODES", "check_call_control", "check_telephony", "transfer_target_problem")
+__all__ = ("TELEPHONY_CODES", "check_call_control", "check_dtmf", "check_telephony", "dtmf_routes",
+           "transfer_target_problem")
 
 TELEPHONY_CODES: dict[str, str] = {
     "RG601": "routing rule names an unknown agent",
@@ -28,6 +30,7 @@ TELEPHONY_CODES: dict[str, str] = {
     "RG603": "invalid regular expression in a routing condition",
     "RG604": "transfer target is not a valid tel: or sip: URI",
     "RG605": "call-control tool name clashes with another tool of the agent",
+    "RG610": "dtmf route hands off to an unknown agent",
 }
 
 _MAX_URI = 256
@@ -119,3 +122,30 @@ def check_call_control(doc: Document, other_tools: Collection[str], sink: IssueS
         if name in other_tools:
             sink.add("RG605", f"call-control tool {name!r} has the name of a tool or handoff of this agent",
                      doc, path, hint="rename the transfer, or the tool")
+
+
+def dtmf_routes(raw: Mapping[str, Any]) -> dict[str, DtmfRoute]:
+    """The typed routes of a schema-valid ``dtmf`` mapping (digit → exactly one action)."""
+    routes: dict[str, DtmfRoute] = {}
+    for digit, spec in raw.items():
+        ((action, value),) = spec.items()
+        routes[str(digit)] = DtmfRoute(action, value)
+    return routes
+
+
+def check_dtmf(doc: Document, agents: Collection[str], sink: IssueSink) -> None:
+    """RG610 for an agent document's ``dtmf`` routes that hand off to an agent not in the graph."""
+    routes = doc.data.get("dtmf")
+    if not isinstance(routes, dict):
+        return
+    for digit, spec in routes.items():
+        if not isinstance(digit, str) and not (type(digit) is int and 0 <= digit <= 9):
+            sink.add("RG110", f"{digit!r} is not a keypad digit", doc, ("dtmf", digit), key=True,
+                     hint='use one of 0-9, *, #, A-D, quoted: "1", "#"')
+            continue
+        target = spec.get("handoff") if isinstance(spec, dict) else None
+        if isinstance(target, str) and target not in agents:
+            near = closest(target, sorted(agents))
+            sink.add("RG610", f"dtmf digit {digit!r} hands off to unknown agent {target!r}", doc,
+                     ("dtmf", digit, "handoff"),
+                     hint=f"did you mean {near!r}?" if near else "name an agent defined in the folder")

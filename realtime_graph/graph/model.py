@@ -24,6 +24,7 @@ __all__ = (
     "ENV_REFERENCE",
     "Agent",
     "CallContext",
+    "DtmfRoute",
     "Entrypoint",
     "Graph",
     "Guardrail",
@@ -273,6 +274,18 @@ class Hooks:
 
 
 @dataclass(frozen=True, slots=True)
+class DtmfRoute:
+    """What one keypad digit does while an agent is active (the agent's ``dtmf:`` map).
+
+    ``handoff``: switch to agent ``value``, which then answers; ``say``: the assistant says
+    ``value``; ``send``: ``value`` is sent as the caller's text turn.
+    """
+
+    action: Literal["handoff", "say", "send"]
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
 class Agent:
     """One agent of the graph."""
 
@@ -290,6 +303,8 @@ class Agent:
     """The agent's ``call_control`` mapping as written (``realtime_graph.runtime.call_control``)."""
     greeting: InstructionTemplate | None = None
     """Instructions of the first response when a session starts on this agent (overrides the graph's)."""
+    dtmf: Mapping[str, DtmfRoute] = field(default_factory=lambda: _EMPTY)
+    """Keypad digit (``0-9 * # A-D``) → what pressing it does (docs/telephony.md, "DTMF")."""
 
     def tool(self, name: str) -> Tool | Handoff | None:
         """The tool or enabled handoff the model may call under ``name``."""
@@ -384,6 +399,10 @@ class ServeSettings:
     token: Secret | None = None
     allowed_origins: tuple[str, ...] = ()
     browser: bool = True
+    twilio: bool = True
+    public_url: str | None = None
+    """The server's public base URL (``https://voice.example.com``) when behind a proxy: Twilio
+    signs the URL it called, and the media stream URL is derived from it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ __all__ = (
     "AudioEndEvent",
     "AudioEvent",
     "AudioInterruptedEvent",
+    "DtmfEvent",
     "ErrorEvent",
     "GraphUpdatedEvent",
     "GuardrailTrippedEvent",
@@ -211,6 +212,22 @@ class InputAudioTimeoutTriggeredEvent(SessionEventBase):
 
 
 @dataclass(slots=True, kw_only=True)
+class DtmfEvent(SessionEventBase):
+    """(rtgraph extension) The caller pressed a keypad key (``0-9 * # A-D``).
+
+    ``source`` is ``sip`` (the server's ``input_audio_buffer.dtmf_event_received``) or the channel
+    that reported it (``twilio``). ``action`` is what the active ``agent``'s ``dtmf:`` route did
+    (``handoff``, ``say``, ``send``), or None when the digit has no route.
+    """
+
+    type: ClassVar[str] = "dtmf"
+    digit: str
+    source: str
+    agent: Agent
+    action: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
 class RawModelEvent(SessionEventBase):
     """A server event as received, before any derived event (when raw events are enabled)."""
 
@@ -274,6 +291,7 @@ SessionEvent = (
     | HistoryUpdatedEvent
     | GuardrailTrippedEvent
     | InputAudioTimeoutTriggeredEvent
+    | DtmfEvent
     | RawModelEvent
     | GraphUpdatedEvent
     | ReconnectedEvent

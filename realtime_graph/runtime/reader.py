@@ -18,6 +18,7 @@ from ..transports import protocol
 from ..transports.base import Connection, ServerEvent
 from . import events as ev
 from .calls import ToolCalls
+from .dtmf import DtmfRouter
 from .history import HistoryItem
 from .interruption import Interruptions
 from .seam import Seam
@@ -55,7 +56,7 @@ class ServerEventReader:
     """Dispatches the server events of one session."""
 
     def __init__(self, state: SessionState, seam: Seam, *, turns: Turns, calls: ToolCalls,
-                 cuts: Interruptions, settle: Callable[[], Awaitable[None]]) -> None:
+                 cuts: Interruptions, settle: Callable[[], Awaitable[None]], dtmf: DtmfRouter) -> None:
         self._state = state
         self._seam = seam
         self._calls = calls
@@ -80,6 +81,8 @@ class ServerEventReader:
         async def speech_started(event: ServerEvent) -> None:
             await cuts.interrupt(force_cancel=False)
 
+        async def dtmf_received(event: ServerEvent) -> None:  # SIP calls: the keypad press, server-side
+            await dtmf.on_digit(str(event["event"]), "sip")
         async def output_buffer(event: ServerEvent) -> None:  # a call's server-side playback
             state.buffer_playing = event["type"] == "output_audio_buffer.started"
 
@@ -105,6 +108,7 @@ class ServerEventReader:
             "output_audio_buffer.started": output_buffer,
             "output_audio_buffer.stopped": output_buffer,
             "output_audio_buffer.cleared": output_buffer,
+            "input_audio_buffer.dtmf_event_received": dtmf_received,
             "error": self._on_error,
         }
 

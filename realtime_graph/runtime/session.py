@@ -31,6 +31,7 @@ from .agent_switch import AgentSwitch
 from .call_control import CallControl
 from .calls import ToolCalls
 from .delivery import Delivery, is_idle
+from .dtmf import DtmfRouter
 from .graph_updates import GraphUpdates
 from .history import HistoryItem
 from .interruption import Interruptions
@@ -71,8 +72,9 @@ class Session:
         self._updates = GraphUpdates(state, seam, switch,
                                      lambda: (self._calls.running, guardrails.pending))
         turns = self._turns = Turns(state, seam, guardrails, cuts, self._settle)
+        dtmf = self._dtmf = DtmfRouter(state, seam, switch, cuts)
         self._reader = ServerEventReader(state, seam, turns=turns, calls=self._calls, cuts=cuts,
-                                         settle=self._settle)
+                                         settle=self._settle, dtmf=dtmf)
         self._connection: Connection | None = None
         self._link: Link | None = None
         self._reconnector: Reconnector | None = None
@@ -275,6 +277,12 @@ class Session:
         await self._seam.send(protocol.audio_append(audio))
         if commit:
             await self._seam.send(protocol.audio_commit())
+
+    async def send_dtmf(self, digit: str) -> None:
+        """The caller pressed ``digit`` on a channel that carries keypad presses itself (Twilio):
+        a ``dtmf`` event, then the active agent's ``dtmf:`` route for it (docs/telephony.md)."""
+        self._require_open()
+        await self._dtmf.on_digit(digit, "twilio")
 
     async def interrupt(self) -> None:
         """Stop the assistant now: ``audio_interrupted``, truncate what was not heard, cancel."""

@@ -4,6 +4,7 @@
 - ``GET /readyz``   200 when a new session would be admitted; else 503 with ``{"reason": ...}``.
 - ``GET /metrics``  Prometheus text from the app's own registry.
 - ``WS /browser/session``  browser protocol v1 (docs/serve.md).
+- ``POST|GET /twilio/voice``, ``WS /twilio/media``  the Twilio channel (docs/telephony.md).
 - ``POST /openai/webhook`` SIP calls through the Realtime Calls API (``sip_channel.py``, docs/telephony.md).
 - ``GET /``         the console's static files (``realtime_graph/serve/static/``).
 """
@@ -23,6 +24,7 @@ from .browser_channel import BrowserChannel
 from .serve_metrics import CONTENT_TYPE, ServeMetrics
 from .session_registry import SessionRegistry
 from .sip_channel import WEBHOOK_PATH, SipChannel
+from .twilio_channel import MEDIA_PATH, VOICE_PATH, TwilioChannel
 
 __all__ = ("BROWSER_PATH", "STATIC_DIR", "build_app")
 
@@ -31,8 +33,10 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def build_app(*, registry: SessionRegistry, metrics: ServeMetrics, browser: BrowserChannel | None,
-              static_dir: Path = STATIC_DIR, sip: SipChannel | None = None) -> Starlette:
-    """The Starlette app of one server (``browser=None`` leaves the console out)."""
+              static_dir: Path = STATIC_DIR, sip: SipChannel | None = None,
+              twilio: TwilioChannel | None = None) -> Starlette:
+    """The Starlette app of one server (``browser=None`` leaves the console out; ``sip``/``twilio``
+    None leave those channels out)."""
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -54,6 +58,9 @@ def build_app(*, registry: SessionRegistry, metrics: ServeMetrics, browser: Brow
                                Route("/metrics", metrics_endpoint)]
     if sip is not None:
         routes.append(Route(WEBHOOK_PATH, sip.webhook, methods=["POST"]))
+    if twilio is not None:
+        routes.append(Route(VOICE_PATH, twilio.voice, methods=["GET", "POST"]))
+        routes.append(WebSocketRoute(MEDIA_PATH, twilio.media))
     if browser is not None:
         channel = browser
 

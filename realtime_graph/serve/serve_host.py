@@ -40,6 +40,7 @@ from .serve_options import ServeOptions
 from .session_log import ServeLog
 from .session_registry import SessionRegistry
 from .sip_channel import SipChannel
+from .twilio_channel import TwilioChannel
 
 if TYPE_CHECKING:
     from ..reload import GraphReloader
@@ -86,7 +87,10 @@ class ServeHost:
         # SIP calls attach by ?call_id= on ``sideband`` (default: the sessions' transport).
         self.sip = SipChannel(registry=self.registry, transport=sideband or transport, metrics=self.metrics,
                               log=self.log)
-        self.app = build_app(registry=self.registry, metrics=self.metrics, browser=self.browser, sip=self.sip)
+        self.twilio = (TwilioChannel(registry=self.registry, transport=transport, options=options,
+                                     metrics=self.metrics, log=self.log) if options.twilio else None)
+        self.app = build_app(registry=self.registry, metrics=self.metrics, browser=self.browser, sip=self.sip,
+                             twilio=self.twilio)
         self.url: str | None = None
         self._mode: str | None = None  # "drain" | "shutdown" once asked to stop
         self._stop: anyio.Event | None = None

@@ -38,6 +38,10 @@ class ServeOptions:
     reload: bool = True
     log_format: Literal["text", "json"] = "text"
     browser: bool = True
+    twilio: bool = True
+    """Serve ``/twilio/voice`` and ``/twilio/media`` (``serve.channels.twilio.enabled``)."""
+    public_url: str | None = None
+    """Public base URL (``serve.public_url`` / ``--public-url``); see docs/telephony.md."""
 
     @property
     def loopback(self) -> bool:
@@ -59,7 +63,7 @@ def is_loopback(host: str) -> bool:
 def resolve_options(settings: ServeSettings, *, environ: Mapping[str, str], host: str | None = None,
                     port: int | None = None, max_sessions: int | None = None,
                     drain_timeout: float | None = None, token_env: str | None = None, reload: bool = True,
-                    log_format: Literal["text", "json"] = "text") -> ServeOptions:
+                    log_format: Literal["text", "json"] = "text", public_url: str | None = None) -> ServeOptions:
     """Merge flags (non-None arguments) over ``settings`` and the defaults.
 
     :raises ServeConfigError: a token reference is unset, or the bind address is not loopback
@@ -68,7 +72,8 @@ def resolve_options(settings: ServeSettings, *, environ: Mapping[str, str], host
     defaults = ServeOptions()
     chosen_host = host or settings.host or defaults.host
     token = _token(settings.token, token_env, environ)
-    if token is None and not is_loopback(chosen_host):
+    # The token guards the browser channel; Twilio's endpoints check Twilio's own signatures.
+    if token is None and not is_loopback(chosen_host) and settings.browser:
         raise ServeConfigError(
             f"refusing to serve on {chosen_host} without a token: anyone who can reach it could talk to the "
             f"agents; add `serve: {{auth: {{token: \"${{{DEFAULT_TOKEN_ENV}}}\"}}}}` to the graph file and export "
@@ -79,7 +84,8 @@ def resolve_options(settings: ServeSettings, *, environ: Mapping[str, str], host
         max_sessions=_first(max_sessions, settings.max_sessions, defaults.max_sessions),
         drain_timeout=_first(drain_timeout, settings.drain_timeout, defaults.drain_timeout),
         token=token, allowed_origins=settings.allowed_origins, reload=reload, log_format=log_format,
-        browser=settings.browser)
+        browser=settings.browser, twilio=settings.twilio,
+        public_url=(public_url or settings.public_url or "").rstrip("/") or None)
 
 
 _T = TypeVar("_T")

@@ -6,7 +6,8 @@ The session's audio formats are µ-law 8 kHz both ways (``audio/pcmu``): Twilio'
 through without transcoding. Outbound audio goes out as 160-byte frames each followed by a mark
 (:class:`~realtime_graph.telephony.pacer.OutboundPacer`); echoed marks feed the session's
 ``PlaybackTracker``, so a barge-in truncates at what the caller heard; ``audio_interrupted``
-sends ``clear``. DTMF digits are delivered to ``on_event`` as :class:`TwilioDtmf`.
+sends ``clear``. DTMF digits are delivered to ``on_event`` as :class:`TwilioDtmf` and to the session
+(``send_dtmf``: the ``dtmf`` event and the active agent's ``dtmf:`` route).
 """
 
 from __future__ import annotations
@@ -133,6 +134,7 @@ class TwilioBridge:
                     tracker.on_play_bytes(played.item_id, played.content_index, played.nbytes)
             elif isinstance(message, Dtmf):
                 await self._emit(TwilioDtmf(message.digit, stream_sid))
+                await session.send_dtmf(message.digit)  # the `dtmf` event and the agent's route
             elif isinstance(message, StreamStop):
                 return
 

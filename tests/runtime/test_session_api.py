@@ -31,7 +31,7 @@ def test_public_names_are_the_documented_api() -> None:
 def test_the_documented_api_is_the_issue_list() -> None:
     # Guards the parser above: the block names every documented method and property.
     assert documented_session_names() == {
-        "send_message", "send_audio", "interrupt", "approve_tool_call", "reject_tool_call", "update_agent",
+        "send_message", "send_audio", "send_dtmf", "interrupt", "approve_tool_call", "reject_tool_call", "update_agent",
         "send_raw", "update_graph", "wait_idle", "is_idle", "connection", "history", "current_agent",
         "graph", "values", "context", "playback_tracker"}
 

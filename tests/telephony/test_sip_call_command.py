@@ -73,4 +73,4 @@ def test_call_sip_refuses_what_a_sip_call_cannot_carry() -> None:
             "simulation does not have; script the model with --script") in done.stderr
     none = subprocess.run([sys.executable, "-m", "realtime_graph", "call", "http://127.0.0.1:9/"],
                           capture_output=True, text=True, timeout=30)
-    assert none.returncode == 2 and "choose a call mode: --sip" in none.stderr
+    assert none.returncode == 2 and "choose a call mode: --twilio, --sip" in none.stderr

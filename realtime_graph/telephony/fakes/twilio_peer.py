@@ -14,6 +14,7 @@ import json
 import os
 import time
 import wave
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,7 +28,7 @@ from ...audio import resample_pcm16, ulaw_encode
 from ..pacer import FRAME_BYTES
 from ..twilio_signature import twilio_signature
 
-__all__ = ("FakeTwilioPeer", "dial_voice", "wav_to_mulaw")
+__all__ = ("FakeTwilioPeer", "dial_voice", "parse_stream_twiml", "wav_to_mulaw")
 
 _FRAME_S = 0.020
 
@@ -47,6 +48,17 @@ async def dial_voice(url: str, *, auth_token: str, form: Mapping[str, str]) -> h
     headers = {"X-Twilio-Signature": twilio_signature(url, form, auth_token)}
     async with httpx2.AsyncClient() as client:
         return await client.post(url, data=dict(form), headers=headers)
+
+
+def parse_stream_twiml(twiml: str) -> tuple[str, dict[str, str]] | None:
+    """``(stream url, parameters)`` of a ``<Connect><Stream>`` answer, as Twilio reads it; None
+    when the TwiML does not connect a stream (e.g. ``<Reject reason="busy"/>``)."""
+    root = ET.fromstring(twiml)
+    stream = root.find("./Connect/Stream")
+    if stream is None:
+        return None
+    params = {p.attrib["name"]: p.attrib["value"] for p in stream.findall("./Parameter")}
+    return stream.attrib["url"], params
 
 
 class FakeTwilioPeer:
@@ -84,6 +96,32 @@ class FakeTwilioPeer:
                 finally:
                     tg.cancel_scope.cancel()
 
+    @classmethod
+    @asynccontextmanager
+    async def dial(cls, voice_url: str, *, auth_token: str, call_sid: str = "CA0000",
+                   form: Mapping[str, str] | None = None, stream_sid: str = "MZ00000000000000000000000000000000",
+                   echo_marks: bool = True) -> AsyncIterator[FakeTwilioPeer]:
+        """A whole incoming call: the signed voice webhook, then the stream its TwiML names, with its
+        ``<Parameter>`` s as ``customParameters`` (what Twilio does).
+
+        :raises RuntimeError: the webhook was not answered with a ``<Connect><Stream>`` (the status
+            and body are in the message).
+        :raises ConnectionError: the server cannot be reached.
+        """
+        fields = {"CallSid": call_sid, "AccountSid": "AC0000", "From": "+15550001111", "To": "+15550002222",
+                  "Direction": "inbound", "CallStatus": "ringing", **dict(form or {})}
+        try:
+            answer = await dial_voice(voice_url, auth_token=auth_token, form=fields)
+        except httpx2.HTTPError as exc:
+            raise ConnectionError(f"cannot reach {voice_url}: {exc}") from None
+        stream = parse_stream_twiml(answer.text) if answer.status_code == 200 else None
+        if stream is None:
+            raise RuntimeError(f"/twilio/voice answered {answer.status_code}: {answer.text[:300]}")
+        url, params = stream
+        async with cls.connect(url, custom_parameters=params, stream_sid=stream_sid, call_sid=fields["CallSid"],
+                               echo_marks=echo_marks) as peer:
+            yield peer
+
     async def _send(self, message: Mapping[str, Any]) -> None:
         await self.ws.send(json.dumps(message, separators=(",", ":")))
 
@@ -106,6 +144,17 @@ class FakeTwilioPeer:
         """The caller presses a key."""
         await self._send({"event": "dtmf", "streamSid": self.stream_sid,
                           "dtmf": {"track": "inbound_track", "digit": digit}})
+
+    async def line_silence(self) -> None:
+        """20 ms of µ-law silence, as a phone line sends between words (nothing once closed)."""
+        try:
+            await self.send_audio(b"\xff" * FRAME_BYTES)
+        except websockets.ConnectionClosed:
+            pass
+
+    async def send_mark(self, name: str) -> None:
+        """Echo a mark by hand (with ``echo_marks=False`` the test decides what "played")."""
+        await self._send({"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}})
 
     async def stop(self) -> None:
         """The call ends: ``stop``, then the socket closes."""

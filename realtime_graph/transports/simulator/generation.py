@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import base64
 import math
+import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...audio import AudioFormat, bytes_per_ms, duration_ms, synthesize_speech
 from .conversation import Conversation, StoredItem
-from .vocabulary import Action, BargeIn, Batch, Call, Delay, Disconnect, Fail, IdFactory, Say
+from .vocabulary import Action, BargeIn, Batch, Call, Delay, Disconnect, Dtmf, Fail, IdFactory, Say
 
 __all__ = ("ResponseConfig", "ResponseRun", "default_audio_ms")
 
@@ -135,6 +136,9 @@ class ResponseRun:
                 yield Batch([self._ids.error_event(action.code, action.message, kind=action.type)])
             elif isinstance(action, Delay):
                 yield Batch(wait_ms=action.ms)
+            elif isinstance(action, Dtmf):  # no event_id, like the API's (SIP only)
+                yield Batch([{"type": "input_audio_buffer.dtmf_event_received", "event": digit,
+                              "received_at": int(time.time())} for digit in action.digits])
             elif isinstance(action, Disconnect):
                 yield Batch(close=(action.code, action.reason))
                 return

@@ -12,6 +12,7 @@ Format (docs/simulator.md)::
         - error: {code: server_error, message: "boom", type?: server_error}
         - disconnect: {code: 1011, reason: "gone"}
         - delay_ms: 250
+        - dtmf: "1#"               # the caller presses keys (SIP: dtmf_event_received per digit)
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import re
 from typing import Any
 
 from ...errors import ConfigError, Issue
-from .vocabulary import Action, BargeIn, Call, Delay, Disconnect, Fail, Handoff, Say, SimulatorScript, Turn
+from .vocabulary import Action, BargeIn, Call, Delay, Disconnect, Dtmf, Fail, Handoff, Say, SimulatorScript, Turn
 
 __all__ = ("load_script", "parse_script")
 
@@ -75,9 +76,15 @@ def _action(node: Any, path: str) -> Action:
     where = f"{path}.{kind}"
     if kind == "delay_ms":
         return Delay(_scalar(value, where, int, "delay_ms"))
+    if kind == "dtmf":
+        digits = str(_plain(value)) if isinstance(value, yaml.ScalarNode) else ""
+        if not digits or any(ch not in "0123456789*#ABCD" for ch in digits):
+            raise _Bad(value, where, f"dtmf must be keypad digits (0-9, *, #, A-D), got {_plain(value)!r}",
+                       'quote them: dtmf: "1#"')
+        return Dtmf(digits)
     if kind not in _ACTION_FIELDS:
         raise _Bad(key_node, where, f"unknown action {kind!r}",
-                   "use one of: say, call, handoff, barge_in, error, disconnect, delay_ms")
+                   "use one of: say, call, handoff, barge_in, error, disconnect, delay_ms, dtmf")
     if kind == "say" and isinstance(value, yaml.ScalarNode):
         return Say(str(_plain(value)))
     args = _mapping(value, where, f"'{kind}'")

@@ -17,6 +17,7 @@ __all__ = (
     "Call",
     "Delay",
     "Disconnect",
+    "Dtmf",
     "Fail",
     "Handoff",
     "IdFactory",
@@ -83,7 +84,14 @@ class Delay:
     ms: int
 
 
-Action = Say | Call | Handoff | BargeIn | Fail | Disconnect | Delay
+@dataclass(frozen=True, slots=True)
+class Dtmf:
+    """The caller presses ``digits`` on a SIP call: one ``input_audio_buffer.dtmf_event_received`` each."""
+
+    digits: str
+
+
+Action = Say | Call | Handoff | BargeIn | Fail | Disconnect | Delay | Dtmf
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ import anyio.from_thread
 import anyio.lowlevel
 import uvicorn
 from anyio.abc import TaskStatus
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from ..errors import ConfigError
 from ..graph.model import Graph
@@ -48,6 +49,30 @@ __all__ = ("EXIT_DRAINED", "EXIT_FORCED", "ServeHost")
 EXIT_DRAINED = 0
 EXIT_FORCED = 130
 _CLOSE_GRACE = 5  # seconds for sessions told to close to actually go
+
+
+_READ_AHEAD = 4
+"""Messages a WebSocket may queue for the app before uvicorn stops reading its socket."""
+
+
+class _WebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, pausing the socket only once :data:`_READ_AHEAD` messages wait.
+
+    uvicorn pauses reading after every message and resumes when the app takes it: two
+    ``epoll_ctl`` system calls and a reader re-registration per microphone frame (10 a second per
+    session). The bound still holds (at most ``_READ_AHEAD`` messages of ``ws_max_size`` each).
+    """
+
+    def send_receive_event_to_app(self) -> None:
+        paused = self.read_paused
+        self.read_paused = True  # keeps the base class from pausing after this one message
+        try:
+            super().send_receive_event_to_app()
+        finally:
+            self.read_paused = paused
+        if not paused and self.queue.qsize() >= _READ_AHEAD:
+            self.read_paused = True
+            self.transport.pause_reading()
 
 
 class _Server(uvicorn.Server):
@@ -145,7 +170,7 @@ class ServeHost:
         shown = f"[{self.options.host.strip('[]')}]" if ":" in self.options.host else self.options.host
         url = self.url = f"http://{shown}:{port}/"
         config = uvicorn.Config(self.app, lifespan="off", log_config=None, access_log=False,
-                                ws="websockets-sansio", ws_max_size=1 << 20, timeout_graceful_shutdown=_CLOSE_GRACE)
+                                ws=_WebSocketProtocol, ws_max_size=1 << 20, timeout_graceful_shutdown=_CLOSE_GRACE)
         server = _Server(config)
         self._token, self._loop_thread = anyio.lowlevel.current_token(), threading.get_ident()
         stop = self._stop = anyio.Event()

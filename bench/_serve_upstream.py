@@ -1,8 +1,8 @@
-"""The Realtime side for bench_serve.py: ``python _serve_upstream.py N_DELTAS`` prints its URL.
+"""The Realtime side for bench_serve.py: ``python _serve_upstream.py N_DELTAS [PERIOD_S]`` prints its URL.
 
 After a connection's first ``session.update`` it streams one response of N_DELTAS 100 ms audio
-deltas (each followed by a transcript delta) on an absolute schedule (delta k at t0 + k * 100 ms,
-so a slow send never shifts later ones), then ``response.done``, and keeps the socket open until
+deltas (each followed by a transcript delta) on an absolute schedule (delta k at t0 + k * PERIOD_S,
+default 0.1 s, so a slow send never shifts later ones), then ``response.done``, and keeps the socket open until
 the client leaves. Microphone appends are parsed and dropped. Event shapes: bench/_server.py.
 """
 
@@ -38,6 +38,7 @@ async def handler(ws, n: int) -> None:  # type: ignore[no-untyped-def]
 
 
 async def stream(ws, n: int) -> None:  # type: ignore[no-untyped-def]
+    period = PERIOD
     events = _server.response_events(n)
     head, body, tail = events[:3], events[3:3 + 2 * n], events[3 + 2 * n:]
     loop = asyncio.get_running_loop()
@@ -46,7 +47,7 @@ async def stream(ws, n: int) -> None:  # type: ignore[no-untyped-def]
             await ws.send(json.dumps(event))
         t0 = loop.time()
         for k in range(n):
-            delay = t0 + k * PERIOD - loop.time()
+            delay = t0 + k * period - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             await ws.send(json.dumps(body[2 * k]))
@@ -58,7 +59,10 @@ async def stream(ws, n: int) -> None:  # type: ignore[no-untyped-def]
 
 
 async def main() -> None:
+    global PERIOD
     n = int(sys.argv[1])
+    if len(sys.argv) > 2:
+        PERIOD = float(sys.argv[2])
     _server.AUDIO = base64.b64encode(bytes(4800)).decode()
     async with serve(lambda ws: handler(ws, n), "127.0.0.1", 0, max_size=None, compression=None) as server:
         print(f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1/realtime?model=gpt-realtime", flush=True)

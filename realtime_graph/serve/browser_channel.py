@@ -5,25 +5,27 @@
     BrowserChannel.__call__            Host/Origin/token checks (HTTP 403), capacity (accept + 1013)
     └── BrowserSession.run             async with runner.run() as session
         └── task group                 the session's three tasks; the first to finish decides the outcome
-            ├── _pump_events           session events → translator → outbox (+ metrics)
+            ├── _pump_events           session events → translator → outbox.send (+ sampled metrics)
             ├── _pump_browser          WebSocket frames → session (text turns, audio, approvals, played)
-            └── _write                 outbox → WebSocket (the only sender), then the close frame
+            └── _write                 outbox.run: frames queued by others → WebSocket, then the close frame
 
-Every outgoing frame goes through one outbox so that events, errors, reload notices and the
-closing notice never interleave mid-send. Secrets never reach the page: the ``session`` message
-carries names and versions only.
+Every outgoing frame goes through one :class:`~.browser_outbox.BrowserOutbox` so that events,
+errors, reload notices and the closing notice never interleave and leave in order; the events
+pump sends its frames itself (no task hop per audio delta). A browser that stops reading is
+closed (outcome ``slow_client``, close code 1008) once the frames it has not taken pass the
+outbox's bound, or a send has waited :data:`STALL_SECONDS` while server events pile up
+(docs/serve.md, "Slow browsers"). Secrets never reach the page: the ``session`` message carries
+names and versions only.
 """
 
 from __future__ import annotations
 
-import math
 import secrets
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+import anyio.abc
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..audio import AudioFormat, format_from_wire
@@ -34,24 +36,26 @@ from ..runtime import events as ev
 from ..transports.base import Transport
 from . import browser_protocol as bp
 from .access import PROTOCOL_SUBPROTOCOL, host_allowed, offered_token, origin_allowed, token_matches
+from .browser_outbox import BrowserOutbox, Close
 from .serve_metrics import ServeMetrics
 from .serve_options import ServeOptions
 from .session_log import ServeLog
 from .session_registry import REFUSED_DRAINING, SessionRegistry
 from .timed_transport import TimedTransport
 
-__all__ = ("CHANNEL", "BrowserChannel", "BrowserSession")
+__all__ = ("CHANNEL", "LAG_SAMPLE_EVERY", "STALL_SECONDS", "BrowserChannel", "BrowserSession")
 
 CHANNEL = "browser"
 _TRY_AGAIN = 1013
 _GOING_AWAY = 1001
 _POLICY = 1008
+_SENDING_ERRORS = (WebSocketDisconnect, RuntimeError, OSError)
+"""What a send raises once the browser went away (uvicorn raises on send after close)."""
 
-
-@dataclass(frozen=True, slots=True)
-class _Close:
-    code: int
-    reason: str
+STALL_SECONDS = 10.0
+"""A send the browser has not taken for this long, with server events waiting, closes the session."""
+LAG_SAMPLE_EVERY = 8
+"""The event-lag histogram observes one server event in this many (each costs a lock and a bisect)."""
 
 
 def _pcm_rate(graph: Graph, direction: str) -> int:
@@ -134,9 +138,9 @@ class BrowserSession:
         self._outcome: str | None = None
         self._turn_end: float | None = None
         self._tool_started: dict[str, float] = {}
-        send, receive = anyio.create_memory_object_stream[bp.Frame | _Close](math.inf)
-        self._outbox: MemoryObjectSendStream[bp.Frame | _Close] = send
-        self._inbox: MemoryObjectReceiveStream[bp.Frame | _Close] = receive
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._outbox = BrowserOutbox(send_bytes=websocket.send_bytes, send_text=websocket.send_text,
+                                     close=self._send_close, on_overflow=self._overflowed)
 
     # -- LiveSession ----------------------------------------------------------------------
 
@@ -152,29 +156,44 @@ class BrowserSession:
 
     def close(self, reason: str) -> None:
         self._finish("drained" if reason == "draining" else reason, {"type": "closing", "reason": reason},
-                     _Close(_GOING_AWAY, reason))
+                     Close(_GOING_AWAY, reason))
 
     # -- plumbing -------------------------------------------------------------------------
 
     def discard(self) -> None:
         """Release the outbox (the session is over or was never admitted)."""
-        self._outbox.close()
-        self._inbox.close()
+        self._outbox.end()
 
-    def _put(self, frame: bp.Frame | _Close) -> None:
-        try:
-            self._outbox.send_nowait(frame)
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-            pass
+    def _put(self, frame: bp.Frame | Close) -> None:
+        self._outbox.put(frame)
 
-    def _finish(self, outcome: str, *frames: bp.Frame | _Close) -> None:
+    def _finish(self, outcome: str, *frames: bp.Frame | Close) -> None:
         """End with ``outcome`` (the first reason wins) after the writer sent ``frames``."""
         if self._outcome is not None:
             return
         self._outcome = outcome
         for frame in frames:
             self._put(frame)
-        self._outbox.close()  # the writer sends what is queued, then ends the session
+        self._outbox.end()  # the writer sends what is queued, then ends the session
+
+    async def _send_close(self, code: int, reason: str) -> None:
+        await self._ws.close(code=code, reason=reason)
+
+    def _slow_client(self, detail: str) -> None:
+        """The browser stopped reading: drop what it has not taken and end the session."""
+        if self._outcome is None:
+            self._outcome = "slow_client"
+            self._owner.log.write("slow browser", id=self.session_id, channel=CHANNEL, detail=detail)
+        if self._tg is not None:
+            self._tg.cancel_scope.cancel()  # the pending send waits on the browser: stop waiting
+
+    def _overflowed(self, dropped: int) -> None:
+        self._slow_client(f"{dropped} bytes of frames not taken")
+
+    def _stalled(self, age: float) -> None:
+        since = self._outbox.sending_since
+        if since is not None and time.monotonic() - since >= STALL_SECONDS:
+            self._slow_client(f"a send waited {STALL_SECONDS:g}s; server events {age:.1f}s behind")
 
     async def run(self) -> str:
         """Serve the session until the browser leaves, the server closes it, or it fails."""
@@ -194,12 +213,12 @@ class BrowserSession:
             await ws.close(code=_POLICY, reason="unsupported audio format")
             return "bad_request"
         self.agent = agent
-        transport = TimedTransport(owner.transport)
+        transport = TimedTransport(owner.transport, on_stall=self._stalled, stall_after=STALL_SECONDS)
         runner = Runner(graph, transport=transport, raw_events=True,
                         playback_tracker=PlaybackTracker(reported=True))
         try:
             async with runner.run(agent=agent) as session, anyio.create_task_group() as tg:
-                self._session = session
+                self._session, self._tg = session, tg
                 owner.log.write("session started", id=self.session_id, channel=CHANNEL, agent=agent,
                                 graph=graph.version)
                 self._put(bp.session_message(self.session_id, graph, agent, input_rate=rates[0],
@@ -217,7 +236,13 @@ class BrowserSession:
             await self._fail("connect_failed", f"could not reach the Realtime server: {exc}")
             return "transport_error"
         finally:
-            self._session = None
+            self._session = self._tg = None
+        if self._outcome == "slow_client":
+            with anyio.move_on_after(1.0):  # the browser may not even take the close frame
+                try:
+                    await ws.close(code=_POLICY, reason="browser too slow: frames not taken")
+                except _SENDING_ERRORS:
+                    pass
         return self._outcome or "ended"
 
     async def _fail(self, code: str, message: str) -> None:
@@ -228,38 +253,38 @@ class BrowserSession:
             pass
 
     async def _write(self) -> None:
-        ws = self._ws
-        receive = self._inbox
         try:
-            async for frame in receive:
-                if type(frame) is bytes:
-                    await ws.send_bytes(frame)
-                elif isinstance(frame, _Close):
-                    await ws.close(code=frame.code, reason=frame.reason)
-                    return
-                else:
-                    await ws.send_json(frame)
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            # The browser went away mid-send (uvicorn raises on send after close).
-            self._finish("client_closed")
+            await self._outbox.run()
+        except _SENDING_ERRORS:
+            self._finish("client_closed")  # the browser went away mid-send
 
     # -- session → browser ----------------------------------------------------------------
 
     async def _pump_events(self, session: Session, transport: TimedTransport) -> None:
+        try:
+            await self._translate_events(session, transport)
+        except _SENDING_ERRORS:
+            self._finish("client_closed")  # the browser went away mid-send
+
+    async def _translate_events(self, session: Session, transport: TimedTransport) -> None:
         translator = bp.EventTranslator(session.current_agent.name)
         metrics = self._owner.metrics
         lag = metrics.event_lag.labels(CHANNEL)
-        put = self._put
+        send = self._outbox.send
+        take, clock = transport.take, time.monotonic
+        sample = 1  # the first server event is observed, then one in LAG_SAMPLE_EVERY
         try:
             async for event in session:
                 if type(event) is ev.RawModelEvent:
-                    now = time.monotonic()
-                    seconds = transport.lag(now)
-                    if seconds is not None:
-                        lag.observe(seconds)
+                    received = take()
+                    sample -= 1
+                    if not sample:
+                        sample = LAG_SAMPLE_EVERY
+                        if received is not None:
+                            lag.observe(clock() - received)
                     kind = event.data.get("type")
                     if kind in ("input_audio_buffer.speech_stopped", "input_audio_buffer.committed"):
-                        self._turn_end = self._turn_end or now
+                        self._turn_end = self._turn_end or clock()
                     elif kind == "error":
                         error = event.data.get("error") or {}
                         metrics.transport_errors.labels(str(error.get("code") or error.get("type") or "error")).inc()
@@ -270,15 +295,15 @@ class BrowserSession:
                 else:
                     self._observe(event)
                 for frame in translator.translate(event):
-                    put(frame)
+                    await send(frame)
                 self.agent = translator.agent
         except ConnectionLost as exc:
             metrics.transport_errors.labels("connection_lost").inc()
             self._finish("transport_error", {"type": "error", "code": "connection_lost",
                                              "message": f"the Realtime connection was lost: {exc}"},
-                         _Close(1011, "connection lost"))
+                         Close(1011, "connection lost"))
             return
-        self._finish("ended", {"type": "closing", "reason": "ended"}, _Close(1000, "session ended"))
+        self._finish("ended", {"type": "closing", "reason": "ended"}, Close(1000, "session ended"))
 
     def _observe(self, event: ev.SessionEventBase) -> None:
         metrics = self._owner.metrics

@@ -5,7 +5,6 @@ order), or ends with one clear message; never a hang, a foreign exception or a l
 from __future__ import annotations
 
 import contextlib
-import textwrap
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,45 +14,22 @@ import pytest
 from realtime_graph.errors import ConnectError, ConnectionLost, SessionError, TransportError
 from realtime_graph.runtime import PlaybackTracker, Runner
 from realtime_graph.runtime.reconnect_policy import NOTE, NOTE_ID
-from realtime_graph.transports.simulator import SimulatorTransport, parse_script
+from realtime_graph.transports.simulator import SimulatorTransport
 from realtime_graph.transports.simulator.faults import (
     CloseWith,
     DoneForAnotherId,
     Drop,
-    FaultySimulator,
     IgnoreItemCreate,
     IgnoreResponseCreate,
     StallMidAudio,
 )
-from tests.support.simulated import RecordingSimulator, kinds, until_ends, until_seen
+from tests.support.simulated import FaultyRecorder, faulty, kinds, until_ends, until_seen
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 RUN = ("run:\n  timeouts: {{connect: 2s, first_event: 1s, response: 500ms}}\n"
        "  reconnect: {{backoff_initial: 10ms, backoff_max: 40ms{extra}}}\n")
 QUIET = frozenset({"raw_model_event", "history_added", "history_updated", "audio"})
-
-
-class _Sim(RecordingSimulator, FaultySimulator):
-    """Records what crossed the socket, per connection; misbehaves as told."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.marks: list[int] = []
-
-    def engine(self, model: str | None, call_id: str | None) -> Any:
-        self.marks.append(len(self.received))
-        return super().engine(model, call_id)
-
-    def on_connection(self, n: int) -> list[dict[str, Any]]:
-        """Client events received on connection ``n`` (1-based)."""
-        end = self.marks[n] if n < len(self.marks) else len(self.received)
-        return self.received[self.marks[n - 1]:end]
-
-
-def faulty(*faults: Any, script: str | None = None) -> tuple[SimulatorTransport, _Sim]:
-    sim = _Sim(faults=faults, script=parse_script(textwrap.dedent(script)) if script else None)
-    return SimulatorTransport(sim), sim
 
 
 def graph_yaml(extra: str = "", agent: str = "") -> str:
@@ -83,11 +59,11 @@ PAY_SCRIPT = """
 """
 
 
-def ids_of(sim: _Sim, kind: str) -> list[str]:
+def ids_of(sim: FaultyRecorder, kind: str) -> list[str]:
     return [e["item"]["id"] for e in sim.emitted_of(kind) if "item" in e]
 
 
-def item_ids(sim: _Sim) -> dict[str, str]:
+def item_ids(sim: FaultyRecorder) -> dict[str, str]:
     """Server item ids by role/type, first seen first."""
     out: dict[str, str] = {}
     for event in sim.emitted_of("conversation.item.added"):
@@ -477,7 +453,7 @@ class _Refusing(SimulatorTransport):
     """Connects once; every later connect fails the way ``failure`` says (a real refused port, or
     the handshake rejection ``OpenAITransport`` reports for an HTTP status)."""
 
-    def __init__(self, sim: _Sim, failure: ConnectError) -> None:
+    def __init__(self, sim: FaultyRecorder, failure: ConnectError) -> None:
         super().__init__(sim)
         self.failure = failure
         self.attempts = 0
@@ -493,7 +469,7 @@ class _Refusing(SimulatorTransport):
 
 async def test_a_rejected_key_at_the_reconnect_handshake_ends_the_session_at_once(load_graph) -> None:
     graph, _ = load_graph(graph_yaml())
-    sim = _Sim(faults=(Drop(after="response.done", count=1),))
+    sim = FaultyRecorder(faults=(Drop(after="response.done", count=1),))
     rejected = ConnectError("realtime handshake with ws://127.0.0.1/v1/realtime rejected: HTTP 401 (check the "
                             "API key or headers)", status=401)
     transport = _Refusing(sim, rejected)
@@ -509,7 +485,7 @@ async def test_a_rejected_key_at_the_reconnect_handshake_ends_the_session_at_onc
 
 async def test_a_refused_reconnect_is_retried_then_given_up_with_the_last_problem(load_graph) -> None:
     graph, _ = load_graph(graph_yaml(extra=", max_attempts: 3"))
-    sim = _Sim(faults=(Drop(after="response.done", count=1),))
+    sim = FaultyRecorder(faults=(Drop(after="response.done", count=1),))
     transport = _Refusing(sim, ConnectError("cannot reach ws://127.0.0.1:9/v1/realtime: Connection refused"))
     with anyio.fail_after(10):
         async with Runner(graph, transport=transport).run() as session:

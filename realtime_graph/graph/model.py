@@ -219,6 +219,11 @@ class Tool:
     timeout: float | None = None
     takes_context: bool = False
     location: SourceLocation | None = field(default=None, compare=False)
+    enabled: bool = True
+    """False: never offered to the model (a ``FunctionTool`` with ``is_enabled=False``)."""
+    enabled_when: Entrypoint | None = None
+    """A ``FunctionTool``'s callable ``is_enabled``: called as ``fn(context, agent) -> bool``
+    whenever tools are sent, like a handoff's ``enabled_when``."""
 
     def to_wire(self) -> dict[str, Any]:
         return {"type": "function", "name": self.name, "description": self.description,

@@ -17,6 +17,9 @@ pytest.importorskip("agents")
 from realtime_graph.cli.validate import validate as validate_command
 from realtime_graph.config import load, render_issues, validate
 from realtime_graph.graph.model import CallContext
+from realtime_graph.runtime import Runner
+from realtime_graph.runtime.tools import call_entrypoint
+from realtime_graph.transports.simulator import Simulator, SimulatorTransport
 from tests.support.folders import module_folder
 
 pytestmark = pytest.mark.anyio
@@ -48,6 +51,23 @@ async def pay(amount: int) -> str:
 async def _invoke(ctx, arguments):
     SEEN.append(("raw", ctx.context["user"], ctx.tool_name, json.loads(arguments)))
     return {"ok": True}
+
+@function_tool(is_enabled=False)
+def retired() -> str:
+    """Never offered."""
+    return "old"
+
+def _vip(ctx, agent):  # sync, as the SDK allows
+    SEEN.append(("is_enabled", type(ctx).__name__, agent.name))
+    return bool(ctx.context.get("vip"))
+
+def _always(ctx, params, call_id):  # sync too
+    return True
+
+@function_tool(is_enabled=_vip, needs_approval=_always)
+def upgrade() -> str:
+    """Upgrade the plan."""
+    return "upgraded"
 
 import json
 raw_tool = FunctionTool(name="lookup", description="Look something up.",
@@ -163,6 +183,29 @@ async def test_function_tool_runs_through_on_invoke_tool_with_a_tool_context(fol
     assert mod.SEEN == [("weather", "ToolContext", "ada", "c1", "Oslo"),
                         ("raw", "ada", "lookup", {"q": "tea"}),
                         ("policy", "ada", {"amount": 150}, "c3")]
+
+
+async def test_function_tool_is_enabled_false_is_never_sent_and_a_callable_is_asked_per_update(folder) -> None:
+    main = MAIN.replace("  - entrypoint: sdk_mod:pay\n",
+                        "  - entrypoint: sdk_mod:pay\n  - entrypoint: sdk_mod:retired\n  - entrypoint: sdk_mod:upgrade\n")
+    graph = load(folder(main=main))
+    mod = sys.modules["sdk_mod"]
+    upgrade = graph.agent("main").tool("upgrade")
+    assert upgrade is not None and upgrade.enabled_when is not None
+    assert upgrade.enabled_when.convention == "FunctionTool.is_enabled (SDK): fn(context, agent)"
+    assert not graph.agent("main").tool("retired").enabled
+    runner = Runner(graph, transport=SimulatorTransport(Simulator()))
+
+    def names(session: dict) -> list[str]:
+        return [t["name"] for t in session["tools"]]
+
+    assert names(await runner.initial_session(context={"user": "ada"})) == [
+        "get_weather", "pay", "lookup_v2", "transfer_to_other"]
+    assert names(await runner.initial_session(context={"user": "ada", "vip": True})) == [
+        "get_weather", "pay", "upgrade", "lookup_v2", "transfer_to_other"]
+    assert mod.SEEN == [("is_enabled", "RunContextWrapper", "main")] * 2
+    # a sync needs_approval callable of a FunctionTool is run like any sync entrypoint
+    assert await call_entrypoint(upgrade.needs_approval, {}, call_context(call_id="c9")) is True
 
 
 async def test_output_guardrails_return_their_guardrail_function_output(folder) -> None:

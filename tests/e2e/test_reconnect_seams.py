@@ -1,0 +1,94 @@
+"""Reconnect where other features meet it: dynamic instructions and handoff ``enabled`` after a
+handoff, the greeting, call-control hangup and cassette redaction, through the real
+``OpenAITransport`` on loopback (client events recorded on the simulator's side, per connection)."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from realtime_graph.runtime import Runner
+from realtime_graph.transports.simulator.faults import Drop
+from tests.support.simulated import faulty, kinds, until_ends, until_seen
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+QUIET = frozenset({"raw_model_event", "history_added", "history_updated", "audio"})
+GRAPH = """
+kind: graph
+start: triage
+greeting: Greet the caller.
+run:
+  timeouts: {connect: 2s, first_event: 1s, response: 500ms}
+  reconnect: {backoff_initial: 10ms, backoff_max: 40ms}
+---
+kind: agent
+name: triage
+instructions: Triage.
+handoffs: [billing]
+---
+kind: agent
+name: billing
+instructions: {entrypoint: "{mod}:billing"}
+handoffs:
+  - {agent: triage, enabled: "{mod}:back_allowed"}
+"""
+CODE = """
+UPDATES = []
+
+def billing(context, agent):
+    UPDATES.append(context.agent)
+    return f"Billing, update {len(UPDATES)}."
+
+def back_allowed(context, agent):  # off on the first update of billing, on from the second
+    return len(UPDATES) > 1
+"""
+SCRIPT = """
+- actions: [{say: "Hello, how can I help?"}]
+- match: bill
+  actions: [{call: {tool: transfer_to_billing}}]
+- actions: [{say: Billing here.}]
+- match: back
+  actions: [{call: {tool: transfer_to_triage}}]
+- actions: [{say: Triage again.}]
+"""
+
+
+async def test_a_reconnect_after_a_handoff_sends_the_evaluated_instructions_and_no_greeting(load_graph) -> None:
+    graph, module = load_graph(GRAPH, CODE)
+    transport, sim = faulty(Drop(after="response.done", count=3, code=1012, reason="service restart"), script=SCRIPT)
+    with anyio.fail_after(10):
+        async with Runner(graph, transport=transport).run() as session:
+            await until_ends(session)  # the greeting
+            await session.send_message("bill me")
+            events = await until_seen(session, "reconnected")
+            assert session.current_agent.name == "billing"
+            back = await _turn(session, "back please", ends=2)
+
+    assert handoffs(events) == [("triage", "billing")] and "error" not in kinds(events)
+    first, second = sim.on_connection(1), sim.on_connection(2)
+    updates = [e["session"] for e in first if e["type"] == "session.update"]
+    assert [(u["instructions"], [t["name"] for t in u["tools"]]) for u in updates] == [
+        ("Triage.", ["transfer_to_billing"]), ("Billing, update 1.", [])]
+    # the new connection: billing's instructions evaluated again, its handoff asked again
+    assert second[0]["type"] == "session.update"
+    assert (second[0]["session"]["instructions"], [t["name"] for t in second[0]["session"]["tools"]]) == (
+        "Billing, update 2.", ["transfer_to_triage"])
+    # the greeting was the first connection's first response only: the replay note says carry on
+    greetings = [e for e in sim.received_of("response.create") if e.get("response", {}).get("instructions")]
+    assert greetings == [{"type": "response.create", "response": {"instructions": "Greet the caller."},
+                          "event_id": "rtg_response_create_1"}]
+    assert [e["type"] for e in second].count("response.create") == 2  # "back please", then after the handoff
+    assert module.UPDATES == ["billing", "billing"]
+    # offered on the new connection, so callable: the handoff back goes through
+    assert handoffs(back) == [("billing", "triage")] and "error" not in kinds(back)
+    assert session.current_agent.name == "triage"
+
+
+def handoffs(events: list) -> list[tuple[str, str]]:
+    return [(e.from_agent.name, e.to_agent.name) for e in events if e.type == "handoff"]
+
+
+async def _turn(session, text: str, *, ends: int = 1) -> list:
+    await session.send_message(text)
+    return await until_ends(session, ends)

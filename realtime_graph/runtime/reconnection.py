@@ -182,6 +182,8 @@ class Reconnector:
         try:
             await self._reader.run(watched, raw=self._raw)
         except ConnectionLost as exc:
+            if self._seam.closed_by_us:
+                return None, True
             reason = drop_reason(exc.code, exc.reason) if settings.enabled else None
             if reason is None:
                 raise
@@ -192,7 +194,7 @@ class Reconnector:
         requested = self.requested
         if requested is not None:
             return requested, healthy
-        if not settings.enabled:
+        if not settings.enabled or self._seam.closed_by_us:
             return None, healthy
         if watched.expired:
             return ("session_expired" if not self.sideband_only else None), healthy

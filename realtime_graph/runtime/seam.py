@@ -36,7 +36,8 @@ def secret_values(graph: Graph, values: Mapping[str, Any]) -> dict[str, str]:
 class Seam:
     """What helpers may do to the outside world on behalf of one session."""
 
-    __slots__ = ("_connection", "_delivery", "_events", "_idle", "_redacting", "_state", "_tg", "_watchdog")
+    __slots__ = ("_connection", "_delivery", "_events", "_idle", "_redacting", "_state", "_tg", "_watchdog",
+                 "closed_by_us")
 
     def __init__(self, state: SessionState, delivery: Delivery) -> None:
         self._state = state
@@ -48,6 +49,8 @@ class Seam:
         self._redacting: Mapping[str, Any] | None = None
         self._watchdog = LoopWatchdog(lambda: state.graph.run.tool_loop_lag_threshold,
                                       lambda message, extra: self.error(message, **extra))
+        self.closed_by_us = False
+        """The session ended the connection itself (a hung-up call): never reconnect."""
 
     def attach(self, connection: Connection, events: MemoryObjectSendStream[ev.SessionEvent],
                tg: anyio.abc.TaskGroup) -> None:
@@ -76,7 +79,9 @@ class Seam:
         await self._connection.send(event)
 
     async def close_connection(self) -> None:
-        """Close the connection (a hung-up call): the reader ends and so does the event stream."""
+        """Close the connection (a hung-up call): the reader ends and so does the event stream,
+        whatever close code the socket reports (nothing is left to reconnect to)."""
+        self.closed_by_us = True
         if self._connection is not None:
             await self._connection.aclose()
 

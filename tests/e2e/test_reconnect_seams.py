@@ -4,10 +4,15 @@ handoff, the greeting, call-control hangup and cassette redaction, through the r
 
 from __future__ import annotations
 
+import json
+
 import anyio
 import pytest
+import yaml
 
 from realtime_graph.runtime import Runner
+from realtime_graph.scenarios.cassettes import scenario_from_cassette
+from realtime_graph.transports.recording import RecordingTransport
 from realtime_graph.transports.simulator.faults import Drop
 from tests.support.simulated import faulty, kinds, until_ends, until_seen
 
@@ -92,3 +97,47 @@ def handoffs(events: list) -> list[tuple[str, str]]:
 async def _turn(session, text: str, *, ends: int = 1) -> list:
     await session.send_message(text)
     return await until_ends(session, ends)
+
+
+SECRET = "sk-live-0123456789abcdef"
+SECRET_GRAPH = """
+kind: graph
+start: helper
+variables:
+  api_key: {default: "${SHOP_API_KEY}"}
+run:
+  reconnect: {backoff_initial: 10ms, backoff_max: 40ms}
+---
+kind: agent
+name: helper
+instructions: "Call the shop with key {{ api_key }}."
+"""
+
+
+async def test_a_reconnected_session_keeps_recording_the_same_cassette_redacted(
+        load_graph, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SHOP_API_KEY", SECRET)
+    graph, _ = load_graph(SECRET_GRAPH)
+    inner, sim = faulty(Drop(after="response.done", count=1, code=1011))
+    cassette = tmp_path / "call.jsonl"
+    with anyio.fail_after(10):
+        async with Runner(graph, transport=RecordingTransport(inner, cassette)).run() as session:
+            await session.send_message("hello")
+            await until_seen(session, "reconnected")
+            await _turn(session, "again")
+
+    assert sim.connections == 2
+    assert sim.on_connection(2)[0]["session"]["instructions"] == f"Call the shop with key {SECRET}."
+    text = cassette.read_text(encoding="utf-8")
+    assert SECRET not in text
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert [line.get("cassette") for line in lines].count(1) == 1  # one header: one session, both connections
+    times = [line["t"] for line in lines[1:]]
+    assert times == sorted(times)  # one clock
+    client = [line["event"] for line in lines[1:] if line["dir"] == "client"]
+    updates = [e["session"]["instructions"] for e in client if e["type"] == "session.update"]
+    assert updates == ["Call the shop with key [redacted:api_key]."] * 2
+    assert sum(e["type"] == "session.created" for e in (line["event"] for line in lines[1:])) == 2
+    # converted to a scenario, the replayed "hello" is not a turn of its own
+    scenario = yaml.safe_load(scenario_from_cassette(cassette))
+    assert [t["user"] for t in scenario["turns"]] == ["hello", "again"]

@@ -118,6 +118,11 @@ class Secret:
             if m.group(1) not in env and m.group(2) is None
         )
 
+    def values(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The referenced environment variables that are set: name → value (for redaction)."""
+        env = os.environ if environ is None else environ
+        return {m.group(1): env[m.group(1)] for m in ENV_REFERENCE.finditer(self.template) if m.group(1) in env}
+
     def __repr__(self) -> str:
         return f"Secret({self.template!r})"
 

@@ -16,7 +16,7 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectSendStream
 
 from ..errors import SessionError
-from ..graph.model import Agent, CallContext, Graph
+from ..graph.model import Agent, CallContext, Graph, Secret
 from ..transports.base import ClientEvent, Connection
 from . import events as ev
 from .delivery import Delivery
@@ -28,9 +28,26 @@ __all__ = ("Seam", "secret_values")
 
 
 def secret_values(graph: Graph, values: Mapping[str, Any]) -> dict[str, str]:
-    """The values of ``graph``'s secret variables (``Variable.secret``), by name."""
-    return {name: str(values[name]) for name, var in graph.variables.items()
-            if var.secret and values.get(name) is not None}
+    """The values of ``graph``'s secret variables (``Variable.secret``), by name, and of the
+    environment variables its hosted (MCP) tools' headers and ``authorization`` reference (by
+    variable name: a server error may quote a header back)."""
+    out: dict[str, str] = {}
+    for settings in (graph.model_settings, *(a.model_settings for a in graph.agents.values())):
+        _referenced(settings.get("tools", ()), out)
+    out.update({name: str(values[name]) for name, var in graph.variables.items()
+                if var.secret and values.get(name) is not None})
+    return out
+
+
+def _referenced(value: Any, out: dict[str, str]) -> None:
+    if isinstance(value, Secret):
+        out.update(value.values())
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _referenced(item, out)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _referenced(item, out)
 
 
 class Seam:

@@ -18,7 +18,6 @@ from tests.support.simulated import faulty, kinds, until_ends, until_seen
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-QUIET = frozenset({"raw_model_event", "history_added", "history_updated", "audio"})
 GRAPH = """
 kind: graph
 start: triage

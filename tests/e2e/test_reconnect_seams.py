@@ -89,6 +89,26 @@ async def test_a_reconnect_after_a_handoff_sends_the_evaluated_instructions_and_
     assert session.current_agent.name == "triage"
 
 
+async def test_a_drop_mid_greeting_does_not_greet_again(load_graph) -> None:
+    """Decided: the greeting is the session's first response only. A drop cuts it where it was
+    heard; the replay note tells the model to carry on, and the next answer is the user's."""
+    graph, _ = load_graph(GRAPH, CODE)
+    transport, sim = faulty(Drop(after="response.output_audio.delta", count=1, code=1012), script=SCRIPT)
+    with anyio.fail_after(10):
+        async with Runner(graph, transport=transport).run() as session:
+            await until_seen(session, "reconnected")
+            await _turn(session, "bill me", ends=2)
+    greetings = [e for e in sim.received_of("response.create") if e.get("response", {}).get("instructions")]
+    assert len(greetings) == 1 and sim.on_connection(1)[1] == greetings[0]
+    second = sim.on_connection(2)
+    user = next(i for i, e in enumerate(second) if e["type"] == "conversation.item.create"
+                and e["item"].get("role") == "user")
+    first_response = next(i for i, e in enumerate(second) if e["type"] == "response.create")
+    assert second[user]["item"]["content"] == [{"type": "input_text", "text": "bill me"}]
+    assert first_response > user  # nothing asked for before the user spoke
+    assert session.current_agent.name == "billing"
+
+
 def handoffs(events: list) -> list[tuple[str, str]]:
     return [(e.from_agent.name, e.to_agent.name) for e in events if e.type == "handoff"]
 

@@ -133,7 +133,7 @@ class EntrypointResolver:
                                "add it to imports.allow in the graph file")
             return None
         if not self.import_modules:
-            return self._check_source(ref, module_name, attr, doc, path, location)
+            return self._check_source(module_name, attr, doc, path, location)
         module = self._module(module_name)
         if isinstance(module, _Missing):
             self.sink.add(module.code, module.message, doc, path, hint=module.hint)
@@ -187,7 +187,7 @@ class EntrypointResolver:
                                "add it to imports.allow in the graph file")
             return False, None
         if not self.import_modules:
-            return self._check_source(ref, module_name, attr, doc, path, None) is not None, None
+            return self._check_source(module_name, attr, doc, path, None) is not None, None
         module = self._module(module_name)
         if isinstance(module, _Missing):
             self.sink.add(module.code, module.message, doc, path, hint=module.hint)
@@ -267,7 +267,7 @@ class EntrypointResolver:
         return top not in sys.stdlib_module_names and "site-packages" not in file and bool(file)
 
     # -- no-import mode -----------------------------------------------------------------------
-    def _check_source(self, ref: str, module_name: str, attr: str, doc: Document, path: JsonPath,
+    def _check_source(self, module_name: str, attr: str, doc: Document, path: JsonPath,
                       location: SourceLocation | None) -> Found | None:
         info = self._source_names(module_name)
         if isinstance(info, _Missing):

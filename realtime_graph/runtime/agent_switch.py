@@ -11,8 +11,8 @@ failing entrypoint, a broken template or duplicate tool names, and then nothing 
 :meth:`AgentSwitch.commit` adopts it (state, guardrail settings, ``session.update``), so the
 session's idea of the agent and the server's never diverge. :meth:`AgentSwitch.initial` builds
 the first update the same way, and :meth:`AgentSwitch.reconnecting` the update of a new
-connection. Handoffs left out of the last update are not callable (:meth:`AgentSwitch.offers`),
-like the SDK's re-check at dispatch.
+connection. Tools and handoffs left out of the last update are not callable
+(:meth:`AgentSwitch.offers`), like the SDK's re-check at dispatch.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..graph.model import Agent, CallContext, Graph, Handoff
+from ..graph.model import Agent, CallContext, Graph, Handoff, Tool
 from ..transports import protocol
 from .dynamic_settings import DynamicParts, evaluate
 from .output_guardrails import OutputGuardrails
@@ -80,10 +80,11 @@ class AgentSwitch:
         self._hidden = (state.agent.name, parts.hidden)
         return config
 
-    def offers(self, agent: Agent, handoff: Handoff) -> bool:
-        """Whether the model was offered ``handoff`` in ``agent``'s last ``session.update``."""
-        name, hidden = self._hidden
-        return handoff.enabled and not (agent.name == name and handoff.tool_name in hidden)
+    def offers(self, agent: Agent, item: Tool | Handoff) -> bool:
+        """Whether the model was offered the tool or handoff ``item`` in ``agent``'s last ``session.update``."""
+        last, hidden = self._hidden
+        name = item.tool_name if isinstance(item, Handoff) else item.name
+        return item.enabled and not (agent.name == last and name in hidden)
 
     def lock(self, initial: Mapping[str, Any]) -> None:
         """Remember the formats and voice of the initial update."""

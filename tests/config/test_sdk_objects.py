@@ -19,7 +19,9 @@ from realtime_graph.config import load, render_issues, validate
 from realtime_graph.graph.model import CallContext
 from realtime_graph.runtime import Runner
 from realtime_graph.runtime.tools import call_entrypoint
+from realtime_graph.transports.scripted import ScriptedTransport
 from realtime_graph.transports.simulator import Simulator, SimulatorTransport
+from tests.support.builders import created, done, events_until, function_call
 from tests.support.folders import module_folder
 
 pytestmark = pytest.mark.anyio
@@ -206,6 +208,18 @@ async def test_function_tool_is_enabled_false_is_never_sent_and_a_callable_is_as
     assert mod.SEEN == [("is_enabled", "RunContextWrapper", "main")] * 2
     # a sync needs_approval callable of a FunctionTool is run like any sync entrypoint
     assert await call_entrypoint(upgrade.needs_approval, {}, call_context(call_id="c9")) is True
+
+
+async def test_a_call_to_a_tool_is_enabled_left_out_is_an_unknown_tool(folder) -> None:
+    main = MAIN.replace("  - entrypoint: sdk_mod:pay\n", "  - entrypoint: sdk_mod:pay\n  - entrypoint: sdk_mod:upgrade\n")
+    graph = load(folder(main=main))
+    transport = ScriptedTransport(strict=False)
+    async with Runner(graph, transport=transport).run(context={"user": "ada"}) as session:
+        transport.push(created("r1"), function_call("r1", "c1", "upgrade"), done("r1"))
+        got = await events_until(session, lambda e: e.type == "error")
+    assert got[-1].error == {"message": "Tool upgrade not found", "kind": "unknown_tool", "tool": "upgrade",
+                             "call_id": "c1", "agent": "main"}
+    assert "tool_start" not in [e.type for e in got]
 
 
 async def test_output_guardrails_return_their_guardrail_function_output(folder) -> None:

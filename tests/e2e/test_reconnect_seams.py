@@ -1,6 +1,7 @@
 """Reconnect where other features meet it: dynamic instructions and handoff ``enabled`` after a
-handoff, the greeting, call-control hangup and cassette redaction, through the real
-``OpenAITransport`` on loopback (client events recorded on the simulator's side, per connection)."""
+handoff, the greeting, and the cassette with its redaction, through the real ``OpenAITransport``
+on loopback (client events recorded on the simulator's side, per connection). A hangup and
+reconnects: tests/telephony/test_sip_call_control.py."""
 
 from __future__ import annotations
 

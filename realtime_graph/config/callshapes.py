@@ -59,7 +59,7 @@ SHAPES: dict[str, tuple[Shape, ...]] = {
     "on_tool_end": (Shape(1, "fn(event)"), Shape(4, "fn(context, agent, tool, result)", True)),
     "on_handoff_hook": (Shape(1, "fn(event)"), Shape(3, "fn(context, from_agent, to_agent)", True)),
     "hook": (Shape(1, "fn(event)"),),  # any hook, our shape only (the role before per-hook roles)
-    # roles of the sdkgraph branch (dynamic instructions, handoff enabled / input_filter): the SDK's
+    # dynamic instructions, handoff enabled / input_filter: the SDK's
     # shapes are the only ones, so nothing is adapted
     "instructions": (Shape(2, "fn(context, agent) -> str"),),
     "enabled": (Shape(2, "fn(context, agent) -> bool"),),

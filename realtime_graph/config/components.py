@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..graph.model import Entrypoint, Guardrail, Hooks, Tool, freeze
-from .callshapes import call_adapter, tool_adapter
+from .callshapes import call_adapter, is_async_callable, tool_adapter
 from .durations import parse_duration
 from .entrypoints import EntrypointResolver
 from .issues import IssueSink
@@ -119,8 +119,12 @@ def _sdk_tool(raw: Mapping[str, Any], entrypoint: Entrypoint, declared: Mapping[
     parts = function_tool_parts(entrypoint.target, entrypoint.ref)
     if approval is None:
         approval = parts.needs_approval if isinstance(parts.needs_approval, bool) else Entrypoint(
-            ref=f"{entrypoint.ref}.needs_approval", target=parts.needs_approval, is_async=True,
+            ref=f"{entrypoint.ref}.needs_approval", target=parts.needs_approval,
+            is_async=is_async_callable(parts.needs_approval),
             location=entrypoint.location, convention="FunctionTool.needs_approval (SDK): fn(context, params, call_id)")
+    enabled_when = None if isinstance(parts.enabled, bool) else Entrypoint(
+        ref=f"{entrypoint.ref}.is_enabled", target=parts.enabled, is_async=is_async_callable(parts.enabled),
+        location=entrypoint.location, convention="FunctionTool.is_enabled (SDK): fn(context, agent)")
     return Tool(
         name=raw.get("name") or parts.name,
         description=raw.get("description") or parts.description,
@@ -130,6 +134,8 @@ def _sdk_tool(raw: Mapping[str, Any], entrypoint: Entrypoint, declared: Mapping[
         timeout=timeout,
         takes_context=True,
         location=entrypoint.location,
+        enabled=parts.enabled is not False,
+        enabled_when=enabled_when,
     )
 
 

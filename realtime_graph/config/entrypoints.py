@@ -133,7 +133,7 @@ class EntrypointResolver:
                                "add it to imports.allow in the graph file")
             return None
         if not self.import_modules:
-            return self._check_source(ref, module_name, attr, doc, path, location)
+            return self._check_source(module_name, attr, doc, path, location)
         module = self._module(module_name)
         if isinstance(module, _Missing):
             self.sink.add(module.code, module.message, doc, path, hint=module.hint)
@@ -179,27 +179,8 @@ class EntrypointResolver:
         """``(True, value)`` of the module attribute ``ref`` names (any object; the caller checks
         its type), or ``(False, None)`` with an issue recorded. Without import the value is
         unknown: ``(True, None)`` once the name is found in the module source."""
-        module_name, _, attr = ref.partition(":")
-        if self.allow is not None and not any(
-                module_name == p or module_name.startswith(p + ".") for p in self.allow):
-            self.sink.add("RG308", f"module {module_name!r} is not in imports.allow", doc, path,
-                          hint=f"allowed prefixes: {', '.join(self.allow) or '(none)'}; "
-                               "add it to imports.allow in the graph file")
-            return False, None
-        if not self.import_modules:
-            return self._check_source(ref, module_name, attr, doc, path, None) is not None, None
-        module = self._module(module_name)
-        if isinstance(module, _Missing):
-            self.sink.add(module.code, module.message, doc, path, hint=module.hint)
-            return False, None
-        before = len(self.sink.issues)
-        try:
-            target = self._attribute(module, module_name, attr, doc, path)
-        except Exception as exc:
-            self.sink.add("RG303", f"looking up {attr!r} in {module_name!r} failed: {_one_line(exc)}", doc, path,
-                          hint="the module's __getattr__ or a property raised; fix the module")
-            return False, None
-        return len(self.sink.issues) == before, target  # a found attribute may itself be None
+        found = self.lookup(ref, doc, path)
+        return (False, None) if found is None else (True, found.target)  # a found attribute may itself be None
 
     def _returns_verdict(self, target: Any, ref: str, doc: Document, path: JsonPath) -> bool:
         returned = verdict_annotation_problem(target)
@@ -267,7 +248,7 @@ class EntrypointResolver:
         return top not in sys.stdlib_module_names and "site-packages" not in file and bool(file)
 
     # -- no-import mode -----------------------------------------------------------------------
-    def _check_source(self, ref: str, module_name: str, attr: str, doc: Document, path: JsonPath,
+    def _check_source(self, module_name: str, attr: str, doc: Document, path: JsonPath,
                       location: SourceLocation | None) -> Found | None:
         info = self._source_names(module_name)
         if isinstance(info, _Missing):

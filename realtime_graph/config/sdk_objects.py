@@ -78,6 +78,8 @@ class SdkTool:
     """``async call(context=CallContext, **arguments)``: our tool convention."""
     needs_approval: bool | Callable[..., Any]
     """The tool's own ``needs_approval``: a bool, or ``async fn(arguments, context)`` (ours)."""
+    enabled: bool | Callable[..., Any] = True
+    """The tool's own ``is_enabled``: a bool, or ``fn(context, agent)`` (ours) around its callable."""
 
 
 def function_tool_parts(tool: Any, ref: str) -> SdkTool:
@@ -101,7 +103,13 @@ def function_tool_parts(tool: Any, ref: str) -> SdkTool:
             return (_run_context(context), arguments, context.call_id or ""), {}
 
         approval = call_adapter(policy, translate, module, f"{tool.name}.needs_approval")
-    return SdkTool(tool.name, tool.description or "", dict(tool.params_json_schema), call, approval)
+    enabled: bool | Callable[..., Any] = bool(tool.is_enabled) if not callable(tool.is_enabled) else True
+    if callable(tool.is_enabled):
+        def translate_enabled(context: Any, agent: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+            return (_run_context(context), agent), {}
+
+        enabled = call_adapter(tool.is_enabled, translate_enabled, module, f"{tool.name}.is_enabled")
+    return SdkTool(tool.name, tool.description or "", dict(tool.params_json_schema), call, approval, enabled)
 
 
 def guardrail_adapter(guardrail: Any, ref: str) -> Callable[..., Any]:

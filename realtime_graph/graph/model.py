@@ -5,18 +5,21 @@ sequences are tuples, so a :class:`Graph` can be shared by many live sessions an
 atomically on hot reload without anyone seeing a half-applied state. JSON-shaped values
 (tool parameter schemas, session settings) are deep-frozen with :func:`freeze`; use
 :func:`thaw` to get plain ``dict``/``list`` copies for the wire.
+
+The leaves (secrets, entrypoints, frozen data) live in :mod:`.references` and the runner-side
+sections (``run``, ``transport``, ``serve``) in :mod:`.graph_settings`; both are re-exported here,
+so ``from realtime_graph.graph.model import ...`` keeps working for every name.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, Literal
 
-from ..errors import EntrypointError
+from .graph_settings import ReconnectSettings, RunSettings, ServeSettings, TransportSettings
+from .references import EMPTY, ENV_REFERENCE, Entrypoint, Secret, SourceLocation, freeze, thaw
 
 __all__ = (
     "DEFAULT_OUTPUT_MODALITIES",
@@ -45,104 +48,10 @@ __all__ = (
     "thaw",
 )
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
-
 DEFAULT_VOICE = "ash"
 """The voice a session speaks with when neither the graph nor the agent sets one (SDK default)."""
 DEFAULT_OUTPUT_MODALITIES = ("audio",)
 """What the model answers with when ``output_modalities`` is not set (SDK default)."""
-
-
-def freeze(value: Any) -> Any:
-    """Deep-freeze JSON-shaped data: dicts become read-only mappings, lists become tuples."""
-    if isinstance(value, Mapping):
-        return MappingProxyType({k: freeze(v) for k, v in value.items()})
-    if isinstance(value, (list, tuple)):
-        return tuple(freeze(v) for v in value)
-    return value
-
-
-def thaw(value: Any) -> Any:
-    """Inverse of :func:`freeze`: plain ``dict``/``list`` copies, safe to mutate and serialise."""
-    if isinstance(value, Mapping):
-        return {k: thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return [thaw(v) for v in value]
-    return value
-
-
-@dataclass(frozen=True, slots=True)
-class SourceLocation:
-    """Where a definition came from: file as given, 1-based line and column."""
-
-    file: str
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
-
-
-ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-"""``${NAME}`` or ``${NAME:-default}``: group 1 is the name, group 2 the default (None if absent)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Secret:
-    """A value that comes from the environment via a ``${NAME}`` (or ``${NAME:-default}``) reference.
-
-    The reference text, never the value, is what ``repr``/``str`` show, so secrets cannot leak
-    into logs, errors or ``rtgraph`` dumps. Call :meth:`reveal` at the one place that needs the
-    value (building the WebSocket handshake, rendering a template).
-    """
-
-    template: str
-
-    def reveal(self, environ: Mapping[str, str] | None = None) -> str:
-        env = os.environ if environ is None else environ
-
-        def sub(m: re.Match[str]) -> str:
-            name, default = m.group(1), m.group(2)
-            if name in env:
-                return env[name]
-            if default is not None:
-                return default
-            raise KeyError(name)
-
-        return ENV_REFERENCE.sub(sub, self.template)
-
-    def missing(self, environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
-        """Names referenced without a default that are not set."""
-        env = os.environ if environ is None else environ
-        return tuple(
-            m.group(1) for m in ENV_REFERENCE.finditer(self.template)
-            if m.group(1) not in env and m.group(2) is None
-        )
-
-    def __repr__(self) -> str:
-        return f"Secret({self.template!r})"
-
-    __str__ = __repr__
-
-
-@dataclass(frozen=True, slots=True)
-class Entrypoint:
-    """A ``pkg.module:function`` reference and, once imported, the object it names."""
-
-    ref: str
-    target: Callable[..., Any] | None = field(default=None, compare=False)
-    is_async: bool = False
-    location: SourceLocation | None = field(default=None, compare=False)
-    convention: str = field(default="", compare=False)
-    """How the loader calls the named object, e.g. ``fn(context, agent, output) (SDK)`` (``rtgraph
-    validate --verbose``). ``target`` is then an adapter with our call convention."""
-    takes_context: bool = False
-    """A hook entrypoint that also receives a :class:`CallContext` after the event (SDK-shaped hooks)."""
-
-    def resolve(self) -> Callable[..., Any]:
-        if self.target is None:
-            raise EntrypointError(f"entrypoint {self.ref!r} was not imported (loaded with import disabled)")
-        return self.target
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +92,7 @@ class CallContext:
 
     agent: str
     graph_version: str
-    context: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    context: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     tool_name: str | None = None
     call_id: str | None = None
 
@@ -220,6 +129,11 @@ class Tool:
     timeout: float | None = None
     takes_context: bool = False
     location: SourceLocation | None = field(default=None, compare=False)
+    enabled: bool = True
+    """False: never offered to the model (a ``FunctionTool`` with ``is_enabled=False``)."""
+    enabled_when: Entrypoint | None = None
+    """A ``FunctionTool``'s callable ``is_enabled``: called as ``fn(context, agent) -> bool``
+    whenever tools are sent, like a handoff's ``enabled_when``."""
 
     def to_wire(self) -> dict[str, Any]:
         return {"type": "function", "name": self.name, "description": self.description,
@@ -295,15 +209,15 @@ class Agent:
     tools: tuple[Tool, ...] = ()
     handoffs: tuple[Handoff, ...] = ()
     output_guardrails: tuple[Guardrail, ...] = ()
-    model_settings: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    model_settings: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     """Per-agent overrides in GA shape (``tool_choice``, ``prompt``, ``audio.output.voice``, ``tools``, ...)."""
     hooks: Hooks = field(default_factory=Hooks)
     location: SourceLocation | None = field(default=None, compare=False)
-    call_control: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    call_control: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     """The agent's ``call_control`` mapping as written (``realtime_graph.runtime.call_control``)."""
     greeting: InstructionTemplate | None = None
     """Instructions of the first response when a session starts on this agent (overrides the graph's)."""
-    dtmf: Mapping[str, DtmfRoute] = field(default_factory=lambda: _EMPTY)
+    dtmf: Mapping[str, DtmfRoute] = field(default_factory=lambda: EMPTY)
     """Keypad digit (``0-9 * # A-D``) → what pressing it does (docs/telephony.md, "DTMF")."""
 
     def tool(self, name: str) -> Tool | Handoff | None:
@@ -332,88 +246,14 @@ class Variable:
 
 
 @dataclass(frozen=True, slots=True)
-class ReconnectSettings:
-    """The graph file's ``run.reconnect`` section: reconnect with conversation replay."""
-
-    enabled: bool = True
-    max_attempts: int = 5
-    """Connection attempts per drop before the session ends."""
-    backoff_initial: float = 0.5
-    """Seconds before the first attempt; doubled per attempt (with jitter), up to ``backoff_max``."""
-    backoff_max: float = 8.0
-    max_session_age: float | None = 3300.0
-    """Roll over to a fresh connection at the first turn boundary after this many seconds
-    (before the API's 60-minute cap); None: never."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunSettings:
-    """The graph file's ``run`` section (runner behaviour, not sent to the model)."""
-
-    async_tool_calls: bool = True
-    guardrail_debounce_text_length: int = 100
-    guardrail_max_consecutive_trips: int = 2
-    """After this many responses in a row tripped an output guardrail, stop asking the model again."""
-    tool_error_formatter: Entrypoint | None = None
-    tracing_disabled: bool = False
-    guardrail_timeout: float = 5.0
-    """Seconds an entrypoint guardrail may take; then it counts as failed (not tripped)."""
-    connect_timeout: float = 10.0
-    """Seconds allowed to open the connection (``run.timeouts.connect``)."""
-    first_event_timeout: float = 10.0
-    """Seconds allowed for the server's first event, ``session.created`` (``run.timeouts.first_event``)."""
-    response_timeout: float = 30.0
-    """Seconds without progress on the response in flight before it is failed (``run.timeouts.response``)."""
-    instructions_timeout: float = 5.0
-    """Seconds a dynamic instructions or handoff ``enabled`` entrypoint may take (``run.timeouts.instructions``)."""
-    tool_max_output_chars: int = 100_000
-    """A tool's output longer than this is cut, with a note the model sees (``run.tools.max_output_chars``)."""
-    tool_loop_lag_threshold: float = 0.5
-    """Seconds an ``async`` entrypoint may hold the event loop before an ``error`` event names it
-    (``run.tools.loop_lag_threshold``; 0 turns the report off)."""
-    reconnect: ReconnectSettings = field(default_factory=ReconnectSettings)
-
-
-@dataclass(frozen=True, slots=True)
-class TransportSettings:
-    """The graph file's ``transport`` section. Secrets only as :class:`Secret` references."""
-
-    type: Literal["openai", "simulator"] | None = None
-    url: str | None = None
-    headers: Mapping[str, str | Secret] = field(default_factory=lambda: _EMPTY)
-    api_key: Secret | None = None
-    model: str | None = None
-    call_id: str | Secret | None = None
-    """Attach to this SIP/WebRTC call (``?call_id=``); may be an ``${ENV}`` reference."""
-
-
-@dataclass(frozen=True, slots=True)
-class ServeSettings:
-    """The graph file's ``serve`` section (``rtgraph serve``); None means "not set" (flags or
-    the server's defaults apply). The token only as a :class:`Secret` reference."""
-
-    host: str | None = None
-    port: int | None = None
-    max_sessions: int | None = None
-    drain_timeout: float | None = None
-    token: Secret | None = None
-    allowed_origins: tuple[str, ...] = ()
-    browser: bool = True
-    twilio: bool = True
-    public_url: str | None = None
-    """The server's public base URL (``https://voice.example.com``) when behind a proxy: Twilio
-    signs the URL it called, and the media stream URL is derived from it."""
-
-
-@dataclass(frozen=True, slots=True)
 class Graph:
     """A validated, immutable agent graph. ``version`` is a content hash of every input file."""
 
     version: str
     start: str
     agents: Mapping[str, Agent]
-    variables: Mapping[str, Variable] = field(default_factory=lambda: _EMPTY)
-    model_settings: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    variables: Mapping[str, Variable] = field(default_factory=lambda: EMPTY)
+    model_settings: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     """Session-level settings, normalised to GA nesting (``audio.input``/``audio.output``). Hosted
     MCP tools (``tools``) hold :class:`Secret` s for ``${ENV}`` headers, revealed per session."""
     run: RunSettings = field(default_factory=RunSettings)
@@ -423,7 +263,7 @@ class Graph:
     source: str = ""
     """The definition folder (or ``<string>``) the graph was loaded from."""
     serve: ServeSettings = field(default_factory=ServeSettings)
-    telephony: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    telephony: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     """The graph's ``telephony`` mapping as written (``realtime_graph.telephony.routing_from_mapping``)."""
     greeting: InstructionTemplate | None = None
     """Instructions of the first response of every session (``greeting:``); an agent's own wins."""

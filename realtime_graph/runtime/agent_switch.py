@@ -10,7 +10,8 @@ dynamic instructions and handoff ``enabled`` entrypoints, then builds purely; ra
 failing entrypoint, a broken template or duplicate tool names, and then nothing changed) and
 :meth:`AgentSwitch.commit` adopts it (state, guardrail settings, ``session.update``), so the
 session's idea of the agent and the server's never diverge. :meth:`AgentSwitch.initial` builds
-the first update the same way. Handoffs left out of the last update are not callable
+the first update the same way, and :meth:`AgentSwitch.reconnecting` the update of a new
+connection. Tools and handoffs left out of the last update are not callable
 (:meth:`AgentSwitch.offers`), like the SDK's re-check at dispatch.
 """
 
@@ -20,12 +21,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..graph.model import Agent, CallContext, Graph, Handoff
+from ..graph.model import Agent, CallContext, Graph, Handoff, Tool
 from ..transports import protocol
 from .dynamic_settings import DynamicParts, evaluate
 from .output_guardrails import OutputGuardrails
 from .seam import Seam
-from .session_config import build_session, connect_model, instruction_values
+from .session_config import build_session, connect_model, instruction_values, tracing_setting
 from .state import SessionState
 
 __all__ = ("AgentSwitch", "Switch")
@@ -79,10 +80,11 @@ class AgentSwitch:
         self._hidden = (state.agent.name, parts.hidden)
         return config
 
-    def offers(self, agent: Agent, handoff: Handoff) -> bool:
-        """Whether the model was offered ``handoff`` in ``agent``'s last ``session.update``."""
-        name, hidden = self._hidden
-        return handoff.enabled and not (agent.name == name and handoff.tool_name in hidden)
+    def offers(self, agent: Agent, item: Tool | Handoff) -> bool:
+        """Whether the model was offered the tool or handoff ``item`` in ``agent``'s last ``session.update``."""
+        last, hidden = self._hidden
+        name = item.tool_name if isinstance(item, Handoff) else item.name
+        return item.enabled and not (agent.name == last and name in hidden)
 
     def lock(self, initial: Mapping[str, Any]) -> None:
         """Remember the formats and voice of the initial update."""
@@ -122,6 +124,14 @@ class AgentSwitch:
         if connect_model(graph) != state.model:
             kept.append("model")
         return Switch(graph, agent, values, config, tuple(kept), voice, parts.hidden)
+
+    async def reconnecting(self) -> dict[str, Any]:
+        """The current agent's full ``session.update`` body for a new connection (locked settings
+        kept, user code asked again); what it offers is what :meth:`offers` allows from now on."""
+        switch = await self.prepare(self._state.agent)
+        self._hidden = (switch.agent.name, switch.hidden)
+        switch.config["tracing"] = tracing_setting(switch.graph)
+        return switch.config
 
     async def commit(self, switch: Switch) -> None:
         """Adopt ``switch``: the session state first, then the server (one ``session.update``)."""

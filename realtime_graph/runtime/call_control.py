@@ -72,6 +72,16 @@ class ControlTool:
     action: Literal["hangup", "transfer"]
     target: str | None = None
 
+    @classmethod
+    def for_hangup(cls, description: str | None = None) -> ControlTool:
+        """The ``hangup`` tool (``description`` default: :data:`DEFAULT_HANGUP_DESCRIPTION`)."""
+        return cls(HANGUP_TOOL, description or DEFAULT_HANGUP_DESCRIPTION, "hangup")
+
+    @classmethod
+    def for_transfer(cls, name: str, target: str, description: str | None = None) -> ControlTool:
+        """A transfer tool named ``name`` to ``target`` (not validated here: the loader does)."""
+        return cls(name, description or f"Transfer the call ({name}).", "transfer", target)
+
     def to_wire(self) -> dict[str, Any]:
         """The GA function-tool object (no arguments: the target is fixed in YAML)."""
         return {"type": "function", "name": self.name, "description": self.description,
@@ -86,12 +96,9 @@ def control_tools(agent: Agent) -> tuple[ControlTool, ...]:
     tools: list[ControlTool] = []
     hangup = control.get("hangup", False)
     if hangup:
-        custom = hangup.get("description") if isinstance(hangup, Mapping) else None
-        tools.append(ControlTool(HANGUP_TOOL, custom or DEFAULT_HANGUP_DESCRIPTION, "hangup"))
+        tools.append(ControlTool.for_hangup(hangup.get("description") if isinstance(hangup, Mapping) else None))
     for entry in control.get("transfer", ()):
-        name = entry["name"]
-        tools.append(ControlTool(name, entry.get("description") or f"Transfer the call ({name}).", "transfer",
-                                 entry["target"]))
+        tools.append(ControlTool.for_transfer(entry["name"], entry["target"], entry.get("description")))
     return tuple(tools)
 
 

@@ -69,8 +69,8 @@ class ToolCalls:
 
     async def _handle(self, agent: Agent, name: str, call_id: str, arguments: str) -> None:
         target = agent.tool(name)
-        if isinstance(target, Handoff) and not self._switch.offers(agent, target):
-            target = None  # its `enabled` entrypoint left it out of the last session.update
+        if target is not None and not self._switch.offers(agent, target):
+            target = None  # disabled, or its `enabled` / `is_enabled` left it out of the last session.update
         control = control_tool(agent, name) if target is None else None
         if control is not None:
             await self._control.run(agent, control, call_id, arguments)

@@ -1,6 +1,7 @@
-"""User code evaluated for every ``session.update``: dynamic instructions and handoff ``enabled``.
+"""User code evaluated for every ``session.update``: dynamic instructions, handoff ``enabled``
+and ``FunctionTool.is_enabled``.
 
-The OpenAI Agents SDK calls ``instructions(context, agent)`` and each handoff's
+The OpenAI Agents SDK calls ``instructions(context, agent)`` and each tool's and handoff's
 ``is_enabled(context, agent)`` whenever it sends an agent's settings (connect, handoff,
 ``update_agent``); so does the session, through :func:`evaluate` (also on a hot reload).
 ``context`` is the :class:`~realtime_graph.graph.model.CallContext` (``context.context`` is the
@@ -32,7 +33,8 @@ class DynamicParts:
     instructions: str | None = None
     """The text from ``instructions: {entrypoint: ...}``; None for template instructions."""
     hidden: frozenset[str] = frozenset()
-    """Tool names of handoffs whose ``enabled`` entrypoint said False (left out of ``tools``)."""
+    """Tool names of handoffs whose ``enabled`` entrypoint (and of ``FunctionTool`` objects whose
+    ``is_enabled``) said False: left out of ``tools``."""
 
 
 def _where(what: str, entrypoint: Entrypoint) -> str:
@@ -57,7 +59,8 @@ async def _call(what: str, entrypoint: Entrypoint, context: CallContext, agent: 
 
 
 async def evaluate(agent: Agent, context: CallContext, timeout: float) -> DynamicParts:
-    """Call ``agent``'s instructions entrypoint and its handoffs' ``enabled`` entrypoints.
+    """Call ``agent``'s instructions entrypoint, its tools' ``is_enabled`` and its handoffs'
+    ``enabled`` entrypoints.
 
     :raises SessionError: an entrypoint raised, ran past ``timeout`` or returned the wrong type.
     """
@@ -67,6 +70,11 @@ async def evaluate(agent: Agent, context: CallContext, timeout: float) -> Dynami
         text = await _call(f"instructions of agent {agent.name!r}", entrypoint, context, agent, timeout, str)
         instructions = str(text)
     hidden = set()
+    for tool in agent.tools:
+        if tool.enabled and tool.enabled_when is not None:
+            what = f"is_enabled of tool {tool.name!r} of agent {agent.name!r}"
+            if not await _call(what, tool.enabled_when, context, agent, timeout, bool):
+                hidden.add(tool.name)
     for handoff in agent.handoffs:
         if handoff.enabled and handoff.enabled_when is not None:
             what = f"enabled of handoff {handoff.tool_name!r} of agent {agent.name!r}"

@@ -147,7 +147,12 @@ class Reconnector:
                     self._link.fail(ConnectionLost("the realtime server ended the session"))
                     return
                 used = 0 if healthy else used
-                stack, used = await self._recover(reason, stack, used)
+                recovered = await self._recover(reason, stack, used)
+                if recovered is not None:
+                    stack, used = recovered  # (closed below, should the call be over)
+                if recovered is None or self._seam.closed_by_us:  # hung up meanwhile: nothing to go on with
+                    self._link.fail(ConnectionLost("the session ended the call"))
+                    return
         except TransportError as exc:
             self._link.fail(exc)
             raise
@@ -182,6 +187,8 @@ class Reconnector:
         try:
             await self._reader.run(watched, raw=self._raw)
         except ConnectionLost as exc:
+            if self._seam.closed_by_us:
+                return None, True
             reason = drop_reason(exc.code, exc.reason) if settings.enabled else None
             if reason is None:
                 raise
@@ -192,7 +199,7 @@ class Reconnector:
         requested = self.requested
         if requested is not None:
             return requested, healthy
-        if not settings.enabled:
+        if not settings.enabled or self._seam.closed_by_us:
             return None, healthy
         if watched.expired:
             return ("session_expired" if not self.sideband_only else None), healthy
@@ -208,7 +215,8 @@ class Reconnector:
     # -- recovering ------------------------------------------------------------------------------
 
     async def _recover(self, reason: str, stack: AsyncExitStack | None,
-                       used: int) -> tuple[AsyncExitStack, int]:
+                       used: int) -> tuple[AsyncExitStack, int] | None:
+        """Reconnect and replay; None when the session hung up the call meanwhile."""
         state, link, settings = self._state, self._link, self._settings
         link.down()
         why = None if reason in ("response_timeout", "max_session_age") else (
@@ -232,6 +240,8 @@ class Reconnector:
             if not (reason == "max_session_age" and used == first + 1):
                 await anyio.sleep(backoff_delay(used, initial=settings.backoff_initial,
                                                 most=settings.backoff_max, jitter=self._jitter()))
+            if self._seam.closed_by_us:
+                return None
             attempt = AsyncExitStack()
             try:
                 timeout = state.graph.run.connect_timeout

@@ -16,7 +16,7 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectSendStream
 
 from ..errors import SessionError
-from ..graph.model import Agent, CallContext, Graph
+from ..graph.model import Agent, CallContext, Graph, Secret
 from ..transports.base import ClientEvent, Connection
 from . import events as ev
 from .delivery import Delivery
@@ -28,15 +28,33 @@ __all__ = ("Seam", "secret_values")
 
 
 def secret_values(graph: Graph, values: Mapping[str, Any]) -> dict[str, str]:
-    """The values of ``graph``'s secret variables (``Variable.secret``), by name."""
-    return {name: str(values[name]) for name, var in graph.variables.items()
-            if var.secret and values.get(name) is not None}
+    """The values of ``graph``'s secret variables (``Variable.secret``), by name, and of the
+    environment variables its hosted (MCP) tools' headers and ``authorization`` reference (by
+    variable name: a server error may quote a header back)."""
+    out: dict[str, str] = {}
+    for settings in (graph.model_settings, *(a.model_settings for a in graph.agents.values())):
+        _referenced(settings.get("tools", ()), out)
+    out.update({name: str(values[name]) for name, var in graph.variables.items()
+                if var.secret and values.get(name) is not None})
+    return out
+
+
+def _referenced(value: Any, out: dict[str, str]) -> None:
+    if isinstance(value, Secret):
+        out.update(value.values())
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _referenced(item, out)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _referenced(item, out)
 
 
 class Seam:
     """What helpers may do to the outside world on behalf of one session."""
 
-    __slots__ = ("_connection", "_delivery", "_events", "_idle", "_redacting", "_state", "_tg", "_watchdog")
+    __slots__ = ("_connection", "_delivery", "_events", "_idle", "_redacting", "_state", "_tg", "_watchdog",
+                 "closed_by_us")
 
     def __init__(self, state: SessionState, delivery: Delivery) -> None:
         self._state = state
@@ -48,6 +66,8 @@ class Seam:
         self._redacting: Mapping[str, Any] | None = None
         self._watchdog = LoopWatchdog(lambda: state.graph.run.tool_loop_lag_threshold,
                                       lambda message, extra: self.error(message, **extra))
+        self.closed_by_us = False
+        """The session ended the connection itself (a hung-up call): never reconnect."""
 
     def attach(self, connection: Connection, events: MemoryObjectSendStream[ev.SessionEvent],
                tg: anyio.abc.TaskGroup) -> None:
@@ -76,7 +96,9 @@ class Seam:
         await self._connection.send(event)
 
     async def close_connection(self) -> None:
-        """Close the connection (a hung-up call): the reader ends and so does the event stream."""
+        """Close the connection (a hung-up call): the reader ends and so does the event stream,
+        whatever close code the socket reports (nothing is left to reconnect to)."""
+        self.closed_by_us = True
         if self._connection is not None:
             await self._connection.aclose()
 

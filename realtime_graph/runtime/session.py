@@ -41,7 +41,7 @@ from .playback import PlaybackTracker
 from .reader import ServerEventReader, adopt_live
 from .reconnection import Reconnector
 from .seam import Seam
-from .session_config import attach_call_id, connect_model, greeting_instructions, tracing_setting
+from .session_config import attach_call_id, connect_model, greeting_instructions
 from .state import SessionState
 from .turns import Turns
 
@@ -119,7 +119,7 @@ class Session:
             link = self._link = Link(self._connection, reconnects=run.reconnect.enabled)
             self._reconnector = Reconnector(
                 state, self._seam, link, transport=self._transport, request=request, reader=self._reader,
-                turns=self._turns, raw=self._raw, session_config=self._fresh_config, idle=lambda: self.is_idle,
+                turns=self._turns, raw=self._raw, session_config=self._switch.reconnecting, idle=lambda: self.is_idle,
                 tools_busy=lambda: self._calls.busy)
             self._seam.attach(link, send, self._tg)
             self._seam.emit(ev.HistoryUpdatedEvent(history=[]))
@@ -196,13 +196,6 @@ class Session:
         if self._failure is not None:
             failure, self._failure = self._failure, None
             raise failure
-
-    async def _fresh_config(self) -> dict[str, Any]:
-        """The current agent's full session config for a new connection (locked settings kept)."""
-        state = self._state
-        config = (await self._switch.prepare(state.agent)).config
-        config["tracing"] = tracing_setting(state.graph)
-        return config
 
     async def _read(self) -> None:
         assert self._reconnector is not None

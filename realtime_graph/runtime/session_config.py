@@ -161,8 +161,9 @@ def build_session(graph: Graph, agent: Agent, values: Mapping[str, Any], *,
     """The GA ``session`` object for ``agent`` (instructions rendered with ``values``).
 
     Dynamic parts come from :func:`~.dynamic_settings.evaluate`: ``instructions`` (the text
-    of ``instructions: {entrypoint: ...}``; required for such agents) and ``hidden`` (tool names
-    of handoffs their ``enabled`` entrypoint turned off). Tools are sent in this order: function
+    of ``instructions: {entrypoint: ...}``; required for such agents) and ``hidden`` (names of
+    handoffs their ``enabled`` entrypoint, and of tools their ``is_enabled``, turned off). Tools
+    and handoffs declared disabled are never sent. Tools are sent in this order: function
     tools, enabled handoffs, call-control tools (``call_control:``), hosted (MCP) tools.
 
     :raises SessionError: if the agent's tools and handoffs do not have unique names (the loader
@@ -182,7 +183,7 @@ def build_session(graph: Graph, agent: Agent, values: Mapping[str, Any], *,
         session["instructions"] = instructions
     else:
         session["instructions"] = agent.instructions.render(values)
-    session["tools"] = [t.to_wire() for t in agent.tools] + [
+    session["tools"] = [t.to_wire() for t in agent.tools if t.enabled and t.name not in hidden] + [
         h.to_wire() for h in agent.handoffs if h.enabled and h.tool_name not in hidden] + [
         c.to_wire() for c in control_tools(agent)] + hosted_tools(graph, agent)
     if include_tracing:

@@ -175,6 +175,7 @@ class _AgentTranslator:
         if tool.is_enabled is False:
             notes.append(f"{label}: is_enabled=False (the SDK never sends it); not written")
             return None
+        # a callable is_enabled stays on the FunctionTool the entrypoint names: the session asks it
         where = self.locator.find(tool, prefer=tool.name)
         if where is None:
             notes.append(f"{label}: not a module attribute (built inline?); assign the FunctionTool to a "
@@ -197,8 +198,6 @@ class _AgentTranslator:
             if tool.timeout_behavior != "error_as_result":
                 notes.append(f"{label}: timeout_behavior {tool.timeout_behavior!r}: rtgraph always tells the model "
                              "the tool timed out")
-        if callable(tool.is_enabled):
-            notes.append(f"{label}: is_enabled callable has no YAML form; the tool is always offered")
         if tool.tool_input_guardrails or tool.tool_output_guardrails:
             notes.append(f"{label}: tool input/output guardrails are not supported; not written")
         return entry

@@ -44,7 +44,7 @@ def _bad(message: str, path: str, code: str = "RG110") -> ConfigError:
 
 def hangup_tool(description: str | None = None) -> CallControlTool:
     """The ``hangup`` tool."""
-    return CallControlTool(HANGUP_TOOL, description or DEFAULT_HANGUP_DESCRIPTION, "hangup")
+    return CallControlTool.for_hangup(description)
 
 
 def transfer_tool(name: str, target: str, description: str | None = None) -> CallControlTool:
@@ -55,7 +55,7 @@ def transfer_tool(name: str, target: str, description: str | None = None) -> Cal
     problem = transfer_target_problem(target)
     if problem:
         raise _bad(problem, "$.call_control.transfer", "RG604")
-    return CallControlTool(name, description or f"Transfer the call ({name}).", "transfer", target)
+    return CallControlTool.for_transfer(name, target, description)
 
 
 def call_control_tools(call_control: Mapping[str, Any]) -> tuple[CallControlTool, ...]:

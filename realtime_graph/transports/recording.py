@@ -35,13 +35,22 @@ class CassetteWriter:
 
     __slots__ = ("_dumps", "_redactor", "_stream", "_t0")
 
-    def __init__(self, stream: IO[str], *, graph_version: str = "", redactor: Redactor | None = None) -> None:
+    def __init__(self, stream: IO[str], *, graph_version: str = "", redactor: Redactor | None = None,
+                 continues: float | None = None) -> None:
         self._stream = stream
         self._redactor = redactor
-        self._t0 = time.monotonic()
         self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        if continues is not None:  # a reconnect of the same session: same clock, no second header
+            self._t0 = continues
+            return
+        self._t0 = time.monotonic()
         header = {"cassette": 1, "graph_version": graph_version, "started_at": time.time()}
         stream.write(self._dumps(header) + "\n")
+
+    @property
+    def t0(self) -> float:
+        """When ``t`` is 0 (monotonic clock)."""
+        return self._t0
 
     def record(self, direction: Literal["client", "server"], event: ClientEvent | ServerEvent) -> None:
         # hosted tools' credentials (resolved ${ENV} values) never reach the file
@@ -75,25 +84,31 @@ class RecordingConnection(Connection):
 
 
 class RecordingTransport(Transport):
-    """Wraps ``inner`` and writes each connection's events to the cassette at ``path``.
+    """Wraps ``inner`` and writes each session's events to the cassette at ``path``.
 
-    ``graph_version`` goes in the header (the version the session started with). Each
-    connection truncates and rewrites the file.
+    ``graph_version`` goes in the header (the version the session started with). Each session
+    truncates and rewrites the file; a reconnect of the same session (the same
+    :class:`ConnectRequest` again) appends to it on the same clock, so the cassette keeps the
+    whole conversation (the replay the new connection sends is recorded as client events).
     """
 
     def __init__(self, inner: Transport, path: str | os.PathLike[str], *, graph_version: str = "") -> None:
         self.inner = inner
         self.path = os.fspath(path)
         self.graph_version = graph_version
+        self._last: tuple[ConnectRequest, float] | None = None
 
     def connect(self, request: ConnectRequest) -> AbstractAsyncContextManager[Connection]:
         return self._connect(request)
 
     @asynccontextmanager
     async def _connect(self, request: ConnectRequest) -> AsyncIterator[Connection]:
+        continues = self._last[1] if self._last is not None and self._last[0] is request else None
         # Opened before connecting so an unwritable path fails fast, before any network work.
-        with open(self.path, "w", encoding="utf-8", buffering=1) as stream:
+        with open(self.path, "a" if continues is not None else "w", encoding="utf-8", buffering=1) as stream:
             async with self.inner.connect(request) as connection:
                 # The clock starts once the handshake is done: ``t`` is "since connect".
-                writer = CassetteWriter(stream, graph_version=self.graph_version, redactor=request.redactor)
+                writer = CassetteWriter(stream, graph_version=self.graph_version, redactor=request.redactor,
+                                        continues=continues)
+                self._last = (request, writer.t0)
                 yield RecordingConnection(connection, writer)

@@ -46,7 +46,7 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable
     names: list[str] = []
 
     def build(graph_yaml: str, agents_yaml: str, **kw: Any) -> tuple[Any, str]:
-        name = f"rtg_sdkgraph_{next(_NAMES)}"
+        name = f"rtg_sdk_graph_{next(_NAMES)}"
         names.append(name)
         Path(name).mkdir()
         Path(name, f"{name}.py").write_text(CODE)

@@ -17,6 +17,12 @@ pytest.importorskip("agents")
 from realtime_graph.cli.validate import validate as validate_command
 from realtime_graph.config import load, render_issues, validate
 from realtime_graph.graph.model import CallContext
+from realtime_graph.runtime import Runner
+from realtime_graph.runtime.tools import call_entrypoint
+from realtime_graph.transports.scripted import ScriptedTransport
+from realtime_graph.transports.simulator import Simulator, SimulatorTransport
+from tests.support.builders import created, done, events_until, function_call
+from tests.support.folders import module_folder
 
 pytestmark = pytest.mark.anyio
 
@@ -47,6 +53,23 @@ async def pay(amount: int) -> str:
 async def _invoke(ctx, arguments):
     SEEN.append(("raw", ctx.context["user"], ctx.tool_name, json.loads(arguments)))
     return {"ok": True}
+
+@function_tool(is_enabled=False)
+def retired() -> str:
+    """Never offered."""
+    return "old"
+
+def _vip(ctx, agent):  # sync, as the SDK allows
+    SEEN.append(("is_enabled", type(ctx).__name__, agent.name))
+    return bool(ctx.context.get("vip"))
+
+def _always(ctx, params, call_id):  # sync too
+    return True
+
+@function_tool(is_enabled=_vip, needs_approval=_always)
+def upgrade() -> str:
+    """Upgrade the plan."""
+    return "upgraded"
 
 import json
 raw_tool = FunctionTool(name="lookup", description="Look something up.",
@@ -113,16 +136,7 @@ handoffs: [main]
 """
 
 
-@pytest.fixture
-def folder(tmp_path: Path):
-    def make(graph: str = GRAPH, main: str = MAIN) -> Path:
-        (tmp_path / "sdk_mod.py").write_text(CODE, encoding="utf-8")
-        (tmp_path / "graph.yaml").write_text(graph, encoding="utf-8")
-        (tmp_path / "main.yaml").write_text(main, encoding="utf-8")
-        return tmp_path
-
-    yield make
-    sys.modules.pop("sdk_mod", None)
+folder = module_folder("sdk_mod", CODE, GRAPH, MAIN)
 
 
 def call_context(**kw) -> CallContext:
@@ -171,6 +185,41 @@ async def test_function_tool_runs_through_on_invoke_tool_with_a_tool_context(fol
     assert mod.SEEN == [("weather", "ToolContext", "ada", "c1", "Oslo"),
                         ("raw", "ada", "lookup", {"q": "tea"}),
                         ("policy", "ada", {"amount": 150}, "c3")]
+
+
+async def test_function_tool_is_enabled_false_is_never_sent_and_a_callable_is_asked_per_update(folder) -> None:
+    main = MAIN.replace("  - entrypoint: sdk_mod:pay\n",
+                        "  - entrypoint: sdk_mod:pay\n  - entrypoint: sdk_mod:retired\n  - entrypoint: sdk_mod:upgrade\n")
+    graph = load(folder(main=main))
+    mod = sys.modules["sdk_mod"]
+    upgrade = graph.agent("main").tool("upgrade")
+    assert upgrade is not None and upgrade.enabled_when is not None
+    assert upgrade.enabled_when.convention == "FunctionTool.is_enabled (SDK): fn(context, agent)"
+    assert not graph.agent("main").tool("retired").enabled
+    runner = Runner(graph, transport=SimulatorTransport(Simulator()))
+
+    def names(session: dict) -> list[str]:
+        return [t["name"] for t in session["tools"]]
+
+    assert names(await runner.initial_session(context={"user": "ada"})) == [
+        "get_weather", "pay", "lookup_v2", "transfer_to_other"]
+    assert names(await runner.initial_session(context={"user": "ada", "vip": True})) == [
+        "get_weather", "pay", "upgrade", "lookup_v2", "transfer_to_other"]
+    assert mod.SEEN == [("is_enabled", "RunContextWrapper", "main")] * 2
+    # a sync needs_approval callable of a FunctionTool is run like any sync entrypoint
+    assert await call_entrypoint(upgrade.needs_approval, {}, call_context(call_id="c9")) is True
+
+
+async def test_a_call_to_a_tool_is_enabled_left_out_is_an_unknown_tool(folder) -> None:
+    main = MAIN.replace("  - entrypoint: sdk_mod:pay\n", "  - entrypoint: sdk_mod:pay\n  - entrypoint: sdk_mod:upgrade\n")
+    graph = load(folder(main=main))
+    transport = ScriptedTransport(strict=False)
+    async with Runner(graph, transport=transport).run(context={"user": "ada"}) as session:
+        transport.push(created("r1"), function_call("r1", "c1", "upgrade"), done("r1"))
+        got = await events_until(session, lambda e: e.type == "error")
+    assert got[-1].error == {"message": "Tool upgrade not found", "kind": "unknown_tool", "tool": "upgrade",
+                             "call_id": "c1", "agent": "main"}
+    assert "tool_start" not in [e.type for e in got]
 
 
 async def test_output_guardrails_return_their_guardrail_function_output(folder) -> None:

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from realtime_graph.cli.validate import validate as validate_command
 from realtime_graph.config import load, render_issues, validate
 from realtime_graph.graph.model import CallContext
+from tests.support.folders import module_folder
 
 CODE = '''
 from dataclasses import dataclass, field
@@ -116,16 +117,7 @@ handoffs: [main]
 """
 
 
-@pytest.fixture
-def folder(tmp_path: Path):
-    def make(graph: str = GRAPH, main: str = MAIN) -> Path:
-        (tmp_path / "shapes_mod.py").write_text(CODE, encoding="utf-8")
-        (tmp_path / "graph.yaml").write_text(graph, encoding="utf-8")
-        (tmp_path / "main.yaml").write_text(main, encoding="utf-8")
-        return tmp_path
-
-    yield make
-    sys.modules.pop("shapes_mod", None)
+folder = module_folder("shapes_mod", CODE, GRAPH, MAIN)
 
 
 def call_context(**kw) -> CallContext:

@@ -5,7 +5,6 @@ order), or ends with one clear message; never a hang, a foreign exception or a l
 from __future__ import annotations
 
 import contextlib
-import textwrap
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,45 +14,21 @@ import pytest
 from realtime_graph.errors import ConnectError, ConnectionLost, SessionError, TransportError
 from realtime_graph.runtime import PlaybackTracker, Runner
 from realtime_graph.runtime.reconnect_policy import NOTE, NOTE_ID
-from realtime_graph.transports.simulator import SimulatorTransport, parse_script
+from realtime_graph.transports.simulator import SimulatorTransport
 from realtime_graph.transports.simulator.faults import (
     CloseWith,
     DoneForAnotherId,
     Drop,
-    FaultySimulator,
     IgnoreItemCreate,
     IgnoreResponseCreate,
     StallMidAudio,
 )
-from tests.support.simulated import RecordingSimulator, kinds, until_ends, until_seen
+from tests.support.simulated import NOISE, FaultyRecorder, faulty, kinds, until_ends, until_seen
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 RUN = ("run:\n  timeouts: {{connect: 2s, first_event: 1s, response: 500ms}}\n"
        "  reconnect: {{backoff_initial: 10ms, backoff_max: 40ms{extra}}}\n")
-QUIET = frozenset({"raw_model_event", "history_added", "history_updated", "audio"})
-
-
-class _Sim(RecordingSimulator, FaultySimulator):
-    """Records what crossed the socket, per connection; misbehaves as told."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.marks: list[int] = []
-
-    def engine(self, model: str | None, call_id: str | None) -> Any:
-        self.marks.append(len(self.received))
-        return super().engine(model, call_id)
-
-    def on_connection(self, n: int) -> list[dict[str, Any]]:
-        """Client events received on connection ``n`` (1-based)."""
-        end = self.marks[n] if n < len(self.marks) else len(self.received)
-        return self.received[self.marks[n - 1]:end]
-
-
-def faulty(*faults: Any, script: str | None = None) -> tuple[SimulatorTransport, _Sim]:
-    sim = _Sim(faults=faults, script=parse_script(textwrap.dedent(script)) if script else None)
-    return SimulatorTransport(sim), sim
 
 
 def graph_yaml(extra: str = "", agent: str = "") -> str:
@@ -83,11 +58,11 @@ PAY_SCRIPT = """
 """
 
 
-def ids_of(sim: _Sim, kind: str) -> list[str]:
+def ids_of(sim: FaultyRecorder, kind: str) -> list[str]:
     return [e["item"]["id"] for e in sim.emitted_of(kind) if "item" in e]
 
 
-def item_ids(sim: _Sim) -> dict[str, str]:
+def item_ids(sim: FaultyRecorder) -> dict[str, str]:
     """Server item ids by role/type, first seen first."""
     out: dict[str, str] = {}
     for event in sim.emitted_of("conversation.item.added"):
@@ -133,7 +108,7 @@ async def test_a_drop_after_a_tool_call_turn_replays_user_call_output_reply_and_
         {"type": "response.create", "event_id": "rtg_response_create_3"},
     ]
     assert module.RAN == [5]
-    assert kinds(after, QUIET) == ["agent_start", "audio_end", "agent_end"]
+    assert kinds(after) == ["agent_start", "audio_end", "agent_end"]
     assert [(getattr(i, "role", i.type), i.item_id) for i in session.history][:3] == [
         ("user", ids["user"]), ("function_call", call["id"]), ("assistant", ids["assistant"])]
     assert session.history[-1].content == [{"type": "audio", "transcript": "You said: thanks"}]
@@ -154,7 +129,7 @@ async def test_a_drop_mid_audio_fails_the_response_cleanly_and_asks_again(load_g
             events = await until_ends(session, 2)
 
     response_id = sim.emitted_of("response.created")[0]["response"]["id"]
-    assert kinds(events, QUIET) == ["agent_start", "error", "audio_interrupted", "agent_end", "reconnected",
+    assert kinds(events) == ["agent_start", "error", "audio_interrupted", "agent_end", "reconnected",
                                     "agent_start", "audio_end", "agent_end"]
     error = next(e for e in events if e.type == "error").error
     assert error == {"message": f"response {response_id!r} was interrupted: the realtime connection was lost "
@@ -182,7 +157,7 @@ async def test_a_drop_mid_tool_call_keeps_the_tool_output(load_graph) -> None:
 
     call = sim.emitted_of("response.output_item.done")[0]["item"]
     assert module.RAN == [5]
-    assert kinds(events, QUIET) == ["agent_start", "tool_start", "error", "agent_end", "reconnected", "tool_end",
+    assert kinds(events) == ["agent_start", "tool_start", "error", "agent_end", "reconnected", "tool_end",
                                     "agent_start", "audio_end", "agent_end"]
     reconnected = next(e for e in events if e.type == "reconnected")
     assert (reconnected.replayed, reconnected.response_retried) == ({"user": 1, "function_call": 1}, False)
@@ -211,9 +186,9 @@ async def test_session_expired_reconnects_and_the_next_turn_is_answered(load_gra
             first = await until_seen(session, "reconnected")
             after = await _turn(session, "still there?")
 
-    assert kinds(first, QUIET) == ["agent_start", "audio_end", "agent_end", "error", "reconnected"]
+    assert kinds(first) == ["agent_start", "audio_end", "agent_end", "error", "reconnected"]
     assert next(e for e in first if e.type == "reconnected").reason == "session_expired"
-    assert kinds(after, QUIET) == ["agent_start", "audio_end", "agent_end"]
+    assert kinds(after) == ["agent_start", "audio_end", "agent_end"]
     assert [e["item"].get("role") for e in sim.on_connection(2)[1:4]] == ["user", "assistant", "system"]
 
 
@@ -244,7 +219,7 @@ async def test_a_response_timeout_reconnects_and_the_turn_is_answered(load_graph
             await session.send_message("hello")
             events = await until_ends(session)
 
-    assert kinds(events, QUIET) == ["error", "reconnected", "agent_start", "audio_end", "agent_end"]
+    assert kinds(events) == ["error", "reconnected", "agent_start", "audio_end", "agent_end"]
     assert events[0].error if events[0].type == "error" else True
     error = next(e for e in events if e.type == "error").error
     assert error == {"message": "no progress on the requested response (no response.created) from the realtime "
@@ -283,11 +258,11 @@ async def test_the_session_rolls_over_at_max_session_age_at_a_turn_boundary(load
             rolled = await until_seen(session, "reconnected")
             after = await _turn(session, "again")
 
-    assert kinds(first, QUIET) == ["agent_start", "audio_end", "agent_end"]
+    assert kinds(first) == ["agent_start", "audio_end", "agent_end"]
     reconnected = next(e for e in rolled if e.type == "reconnected")
     assert (reconnected.reason, reconnected.attempt, reconnected.replayed) == (
         "max_session_age", 1, {"user": 1, "assistant": 1})
-    assert kinds(after, QUIET) == ["agent_start", "audio_end", "agent_end"]
+    assert kinds(after) == ["agent_start", "audio_end", "agent_end"]
     assert [e["item"].get("role") for e in sim.on_connection(2)[1:4]] == ["user", "assistant", "system"]
 
 
@@ -304,7 +279,7 @@ async def test_a_call_id_session_reattaches_the_sideband_only(load_graph) -> Non
     assert (reconnected.sideband_only, reconnected.replayed, reconnected.message) == (
         True, {}, "reconnected after close 1011 (internal server error) (attempt 1): sideband reattached")
     assert [e["type"] for e in sim.on_connection(2)] == ["conversation.item.create", "response.create"]
-    assert kinds(after, QUIET) == ["agent_start", "audio_end", "agent_end"]
+    assert kinds(after) == ["agent_start", "audio_end", "agent_end"]
 
 
 async def test_a_reply_cut_short_is_replayed_as_the_part_that_was_heard(load_graph) -> None:
@@ -362,7 +337,7 @@ async def test_a_going_away_close_1001_ends_iteration_cleanly_yet_reconnects(loa
             first = await until_seen(session, "reconnected")
             after = await _turn(session, "again")
     assert next(e for e in first if e.type == "reconnected").reason == "close 1001"
-    assert kinds(after, QUIET) == ["agent_start", "audio_end", "agent_end"]
+    assert kinds(after) == ["agent_start", "audio_end", "agent_end"]
     assert sim.connections == 2
 
 
@@ -392,7 +367,7 @@ async def test_a_response_stalled_mid_audio_reconnects_and_the_turn_is_answered_
             await session.send_message("hello")
             events = await until_ends(session, 2)
 
-    assert kinds(events, QUIET | {"audio_end", "audio_interrupted"}) == [
+    assert kinds(events, NOISE | {"audio_end", "audio_interrupted"}) == [
         "agent_start", "error", "agent_end", "reconnected", "agent_start", "agent_end"]
     assert next(e for e in events if e.type == "error").error["kind"] == "response_timeout"
     assert next(e for e in events if e.type == "reconnected").response_retried
@@ -413,7 +388,7 @@ async def test_a_done_for_another_id_reconnects_and_keeps_the_finished_reply(loa
     reconnected = next(e for e in events if e.type == "reconnected")
     assert (reconnected.reason, reconnected.replayed, reconnected.response_retried) == (
         "response_timeout", {"user": 1, "assistant": 1}, False)
-    assert kinds(after, QUIET) == ["agent_start", "audio_end", "agent_end"]
+    assert kinds(after) == ["agent_start", "audio_end", "agent_end"]
     assert [i.content[0].get("transcript") or i.content[0].get("text") for i in session.history] == [
         "hello", "You said: hello", "again", "You said: again"]
 
@@ -442,7 +417,7 @@ async def test_after_a_handoff_the_new_connection_gets_the_current_agents_sessio
             first = await until_seen(session, "reconnected")
             after = await _turn(session, "what do I owe?")
 
-    assert "handoff" in kinds(first, QUIET)
+    assert "handoff" in kinds(first)
     update = sim.on_connection(2)[0]
     assert update["type"] == "session.update"
     assert update["session"]["instructions"] == "You handle billing."
@@ -450,7 +425,7 @@ async def test_after_a_handoff_the_new_connection_gets_the_current_agents_sessio
         "message", "function_call", "function_call_output", "message"]
     assert sim.on_connection(2)[3]["item"]["output"] == '{"assistant": "billing"}'
     assert session.current_agent.name == "billing"
-    assert kinds(after, QUIET) == ["agent_start", "audio_end", "agent_end"]
+    assert kinds(after) == ["agent_start", "audio_end", "agent_end"]
     assert next(e for e in after if e.type == "agent_start").agent.name == "billing"
 
 
@@ -477,7 +452,7 @@ class _Refusing(SimulatorTransport):
     """Connects once; every later connect fails the way ``failure`` says (a real refused port, or
     the handshake rejection ``OpenAITransport`` reports for an HTTP status)."""
 
-    def __init__(self, sim: _Sim, failure: ConnectError) -> None:
+    def __init__(self, sim: FaultyRecorder, failure: ConnectError) -> None:
         super().__init__(sim)
         self.failure = failure
         self.attempts = 0
@@ -493,7 +468,7 @@ class _Refusing(SimulatorTransport):
 
 async def test_a_rejected_key_at_the_reconnect_handshake_ends_the_session_at_once(load_graph) -> None:
     graph, _ = load_graph(graph_yaml())
-    sim = _Sim(faults=(Drop(after="response.done", count=1),))
+    sim = FaultyRecorder(faults=(Drop(after="response.done", count=1),))
     rejected = ConnectError("realtime handshake with ws://127.0.0.1/v1/realtime rejected: HTTP 401 (check the "
                             "API key or headers)", status=401)
     transport = _Refusing(sim, rejected)
@@ -509,7 +484,7 @@ async def test_a_rejected_key_at_the_reconnect_handshake_ends_the_session_at_onc
 
 async def test_a_refused_reconnect_is_retried_then_given_up_with_the_last_problem(load_graph) -> None:
     graph, _ = load_graph(graph_yaml(extra=", max_attempts: 3"))
-    sim = _Sim(faults=(Drop(after="response.done", count=1),))
+    sim = FaultyRecorder(faults=(Drop(after="response.done", count=1),))
     transport = _Refusing(sim, ConnectError("cannot reach ws://127.0.0.1:9/v1/realtime: Connection refused"))
     with anyio.fail_after(10):
         async with Runner(graph, transport=transport).run() as session:
@@ -542,4 +517,4 @@ async def test_a_call_parked_for_approval_survives_a_drop(load_graph) -> None:
     assert sim.on_connection(2)[4:] == [
         create({"type": "function_call_output", "call_id": call_id, "output": "paid 5"}),
         {"type": "response.create", "event_id": "rtg_response_create_2"}]
-    assert kinds(after, QUIET) == ["tool_start", "tool_end", "agent_start", "audio_end", "agent_end"]
+    assert kinds(after) == ["tool_start", "tool_end", "agent_start", "audio_end", "agent_end"]

@@ -3,15 +3,12 @@ reconnect, the answer still arrives, exit 0."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from realtime_graph.transports.simulator.faults import Drop, FaultySimulator
-from tests.support.cli import openai_args, rtgraph
+from realtime_graph.transports.simulator.faults import Drop
+from tests.support.cli import openai_args, rtgraph, served
 
 pytestmark = pytest.mark.slow
 
@@ -23,21 +20,13 @@ run:
 AGENT = "kind: agent\nname: assistant\ninstructions: You are helpful.\n"
 
 
-@contextmanager
-def served(*faults: Any) -> Iterator[dict[str, str]]:
-    from anyio.from_thread import start_blocking_portal
-
-    simulator = FaultySimulator(faults=faults)
-    with start_blocking_portal() as portal, portal.wrap_async_context_manager(simulator.serve()) as url:
-        yield {"url": url, "OPENAI_API_KEY": "sk-test"}
-
-
 def test_a_drop_mid_answer_prints_one_reconnect_line_and_carries_on(tmp_path: Path) -> None:
     folder = tmp_path / "agents.d"
     folder.mkdir()
     (folder / "graph.yaml").write_text(GRAPH, encoding="utf-8")
     (folder / "assistant.yaml").write_text(AGENT, encoding="utf-8")
-    with served(Drop(after="response.output_audio.delta", count=1, code=1012, reason="service restart")) as server:
+    drop = Drop(after="response.output_audio.delta", count=1, code=1012, reason="service restart")
+    with served(None, faults=(drop,)) as server:
         result = rtgraph(folder, "--no-reload", *openai_args(server), "--say", "hello", env=server, timeout=30)
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.splitlines()[1:] == [

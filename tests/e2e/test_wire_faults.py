@@ -4,42 +4,27 @@ hang (``fail_after`` everywhere), never a foreign exception, never a lost tool o
 
 from __future__ import annotations
 
-import textwrap
-from typing import Any
-
 import anyio
 import pytest
 
 from realtime_graph.errors import ConnectError, ConnectionLost, TransportError
 from realtime_graph.runtime import Runner
-from realtime_graph.transports.simulator import SimulatorTransport, parse_script
 from realtime_graph.transports.simulator.faults import (
     CloseWith,
     DoneForAnotherId,
-    FaultySimulator,
     IgnoreResponseCreate,
     NoSessionCreated,
     SendFrames,
     StallMidAudio,
     deep_json,
 )
-from tests.support.simulated import RecordingSimulator, kinds, one_agent, until_ends, wire_types
+from tests.support.simulated import faulty, kinds, one_agent, until_ends, wire_types
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 # Without reconnect: these show the single-connection behaviour (tests/e2e/test_reconnect*.py: with it).
 FAST = ("run:\n  timeouts: {connect: 2s, first_event: 300ms, response: 400ms}\n  guardrails: {timeout: 200ms}\n"
         "  reconnect: {enabled: false}")
-
-
-class _Sim(RecordingSimulator, FaultySimulator):
-    """Records what crossed the socket (outside the faults), misbehaves as told."""
-
-
-def faulty(*faults: Any, script: str | None = None, realtime_factor: float = 0.0) -> tuple[SimulatorTransport, _Sim]:
-    sim = _Sim(faults=faults, script=parse_script(textwrap.dedent(script)) if script else None,
-               realtime_factor=realtime_factor)
-    return SimulatorTransport(sim), sim
 
 
 def errors(events) -> list[str]:

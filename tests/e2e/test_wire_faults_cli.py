@@ -3,15 +3,12 @@ clear line and exit 1, never exit 3 ("internal error"), never a hang (subprocess
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from realtime_graph.transports.simulator.faults import FaultySimulator, NoSessionCreated, SendFrames, deep_json
-from tests.support.cli import openai_args, rtgraph
+from realtime_graph.transports.simulator.faults import NoSessionCreated, SendFrames, deep_json
+from tests.support.cli import openai_args, rtgraph, served
 
 pytestmark = pytest.mark.slow
 
@@ -21,15 +18,6 @@ run:
   timeouts: {first_event: 300ms, response: 500ms}
 """
 AGENT = "kind: agent\nname: assistant\ninstructions: You are helpful.\n"
-
-
-@contextmanager
-def served(*faults: Any) -> Iterator[dict[str, str]]:
-    from anyio.from_thread import start_blocking_portal
-
-    simulator = FaultySimulator(faults=faults)
-    with start_blocking_portal() as portal, portal.wrap_async_context_manager(simulator.serve()) as url:
-        yield {"url": url, "OPENAI_API_KEY": "sk-test"}
 
 
 @pytest.fixture
@@ -42,7 +30,7 @@ def folder(tmp_path: Path) -> Path:
 
 
 def test_no_session_created_ends_with_one_line_and_exit_1(folder: Path) -> None:
-    with served(NoSessionCreated()) as server:
+    with served(None, faults=(NoSessionCreated(),)) as server:
         result = rtgraph(folder, "--no-reload", *openai_args(server), "--say", "hello", env=server, timeout=30)
     assert (result.returncode, result.stdout, result.stderr.splitlines()) == (
         1, "", ["rtgraph run: could not connect: the realtime server sent no session.created within 0.3s of "
@@ -50,7 +38,7 @@ def test_no_session_created_ends_with_one_line_and_exit_1(folder: Path) -> None:
 
 
 def test_a_deeply_nested_frame_ends_with_one_line_and_exit_1(folder: Path) -> None:
-    with served(SendFrames((deep_json(),), on="response")) as server:
+    with served(None, faults=(SendFrames((deep_json(),), on="response"),)) as server:
         result = rtgraph(folder, "--no-reload", *openai_args(server), "--say", "hello", env=server, timeout=30)
     assert result.returncode == 1, result.stderr
     assert "internal error" not in result.stderr + result.stdout

@@ -294,6 +294,24 @@ async def test_every_ga_field_and_the_mcp_tool_with_its_resolved_header_are_sent
             strict(event)
 
 
+async def test_an_mcp_credential_quoted_back_by_the_server_is_redacted(folder, monkeypatch, tmp_path) -> None:
+    """Headers are redacted structurally in echoed sessions; the values of the environment
+    variables they reference also are wherever else they appear (an error quoting a header)."""
+    monkeypatch.setenv("MCP_TOKEN", "tok-from-env")
+    graph, _ = folder(GA_AGENTS, GA_SETTINGS)
+    scripted = ScriptedTransport(strict=False)
+    cassette = tmp_path / "call.jsonl"
+    async with Runner(graph, transport=RecordingTransport(scripted, cassette)).run() as session:
+        scripted.push({"type": "error", "error": {"type": "invalid_request_error", "code": "mcp_auth",
+                                                  "message": "MCP server crm refused 'Bearer tok-from-env'"}})
+        got = await events_until(session, lambda e: e.type == "error", raw=True)
+    assert got[-1].to_dict()["error"]["message"] == "MCP server crm refused 'Bearer [redacted:MCP_TOKEN]'"
+    assert "tok-from-env" not in str([e.to_dict() for e in got])
+    text = cassette.read_text()
+    assert "MCP server crm refused 'Bearer [redacted:MCP_TOKEN]'" in text and "tok-from-env" not in text
+    assert scripted.sent[0]["session"]["tools"][-1]["headers"]["Authorization"] == "Bearer tok-from-env"
+
+
 async def test_an_unset_mcp_secret_fails_the_start_by_name_only(folder, monkeypatch) -> None:
     monkeypatch.delenv("MCP_TOKEN", raising=False)
     graph, _ = folder(GA_AGENTS, GA_SETTINGS)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "agents.d"
 COMMAND = [sys.executable, "-m", "realtime_graph", "run"]
@@ -33,15 +34,17 @@ def version_of(folder: Path) -> str:
 
 
 @contextmanager
-def served(script: str, *, realtime_factor: float = 0.0) -> Iterator[dict[str, str]]:
-    """A simulator playing ``script`` (YAML text) on loopback; yields the options and environment
-    that point ``rtgraph run`` at it (``rtgraph run`` itself has no script option)."""
+def served(script: str | None, *, realtime_factor: float = 0.0, faults: tuple[Any, ...] = ()) -> Iterator[dict[str, str]]:
+    """A simulator playing ``script`` (YAML text; None: the default script) on loopback, misbehaving
+    with ``faults`` (simulator/faults.py); yields the options and environment that point
+    ``rtgraph run`` at it (``rtgraph run`` itself has no script option)."""
     from anyio.from_thread import start_blocking_portal
 
-    from realtime_graph.transports import Simulator
     from realtime_graph.transports.simulator import parse_script
+    from realtime_graph.transports.simulator.faults import FaultySimulator
 
-    simulator = Simulator(script=parse_script(script), realtime_factor=realtime_factor)
+    simulator = FaultySimulator(faults=faults, script=parse_script(script) if script is not None else None,
+                                realtime_factor=realtime_factor)
     with start_blocking_portal() as portal, portal.wrap_async_context_manager(simulator.serve()) as url:
         yield {"url": url, "OPENAI_API_KEY": "sk-test"}
 

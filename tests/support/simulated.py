@@ -18,13 +18,14 @@ from typing import Any
 
 from realtime_graph.runtime import events as ev
 from realtime_graph.transports.simulator import Simulator, SimulatorTransport, parse_script
+from realtime_graph.transports.simulator.faults import FaultySimulator
 from realtime_graph.transports.simulator.server import EngineLike
 from realtime_graph.transports.simulator.vocabulary import Batch
 from tests.support.builders import events_until
 from tests.support.wire import strict
 
-__all__ = ("LIVE", "NOISE", "RecordingSimulator", "check_client_events", "concurrent_turn", "events_until",
-           "interleaves", "kinds", "one_agent", "simulator", "until_ends", "until_seen",
+__all__ = ("LIVE", "NOISE", "FaultyRecorder", "RecordingSimulator", "check_client_events", "concurrent_turn",
+           "events_until", "faulty", "interleaves", "kinds", "one_agent", "simulator", "until_ends", "until_seen",
            "wire_types")
 
 NOISE = frozenset({"raw_model_event", "history_added", "history_updated", "audio"})
@@ -82,6 +83,31 @@ def simulator(script: str | None = None, *,
     """A transport that serves a recording simulator (script given as YAML text) on loopback."""
     sim = RecordingSimulator(script=parse_script(textwrap.dedent(script)) if script else None,
                              realtime_factor=realtime_factor)
+    return SimulatorTransport(sim), sim
+
+
+class FaultyRecorder(RecordingSimulator, FaultySimulator):
+    """Records what crossed the socket (outside the faults), per connection; misbehaves as told."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.marks: list[int] = []
+
+    def engine(self, model: str | None, call_id: str | None) -> EngineLike:
+        self.marks.append(len(self.received))
+        return super().engine(model, call_id)
+
+    def on_connection(self, n: int) -> list[dict[str, Any]]:
+        """Client events received on connection ``n`` (1-based)."""
+        end = self.marks[n] if n < len(self.marks) else len(self.received)
+        return self.received[self.marks[n - 1]:end]
+
+
+def faulty(*faults: Any, script: str | None = None,
+           realtime_factor: float = 0.0) -> tuple[SimulatorTransport, FaultyRecorder]:
+    """A transport that serves a recording simulator with ``faults`` (script given as YAML text)."""
+    sim = FaultyRecorder(faults=faults, script=parse_script(textwrap.dedent(script)) if script else None,
+                         realtime_factor=realtime_factor)
     return SimulatorTransport(sim), sim
 
 

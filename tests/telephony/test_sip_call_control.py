@@ -7,7 +7,10 @@ the session cleanly. Client events are recorded on the simulator's side of the r
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,9 @@ import pytest
 from realtime_graph.config import load, validate_string
 from realtime_graph.runtime import Runner
 from realtime_graph.runtime import events as ev
-from tests.support.simulated import RecordingSimulator, kinds, simulator
+from realtime_graph.transports.base import Connection, ConnectRequest, Transport
+from realtime_graph.transports.simulator.faults import Drop
+from tests.support.simulated import RecordingSimulator, faulty, kinds, simulator
 
 pytestmark = pytest.mark.anyio
 
@@ -169,3 +174,64 @@ def test_a_greeting_is_no_scenario_turns_answer(tmp_path: Path) -> None:
     done = rtgraph_test(tmp_path / "s.yaml", "--graph", graph)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed, 0 failed" in done.stdout
+
+
+class _TornDown(Connection):
+    """The socket dies under our close (the server tore the call down): close code 1006."""
+
+    def __init__(self, inner: Connection) -> None:
+        self._inner = inner
+
+    async def send(self, event: dict[str, Any]) -> None:
+        await self._inner.send(event)
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._inner.__aiter__()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    @property
+    def close_code(self) -> int | None:
+        return 1006
+
+
+class _TornDownTransport(Transport):
+    def __init__(self, inner: Transport) -> None:
+        self.inner, self.connects = inner, 0
+
+    @asynccontextmanager
+    async def connect(self, request: ConnectRequest) -> AsyncIterator[Connection]:  # type: ignore[override]
+        self.connects += 1
+        async with self.inner.connect(request) as connection:
+            yield _TornDown(connection)
+
+
+async def test_a_hangup_never_reconnects_even_when_the_socket_dies_abnormally() -> None:
+    graph = load(FOLDER, environ={"SIP_TEST_WEBHOOK_SECRET": "x"})
+    assert graph.run.reconnect.enabled
+    inner, _ = simulator("- actions: [{say: {text: Goodbye!, audio_ms: 100}}, {call: {tool: hangup}}]\n")
+    transport = _TornDownTransport(inner)
+    control = RecordingControl()
+    with anyio.fail_after(5):
+        async with Runner(graph, transport=transport).run(call_control=control) as session:
+            events = [event async for event in session]
+    assert [a for a, _, _ in control.calls] == ["hangup"]
+    assert transport.connects == 1  # the stream ended by itself: no reconnect, no error
+    assert kinds(events)[-1] == "tool_end" and not {"reconnected", "error"} & set(kinds(events))
+
+
+async def test_a_hangup_while_reconnecting_ends_the_session_without_a_new_connection() -> None:
+    """The socket drops right after the goodbye; the hangup lands during the reconnect's backoff."""
+    graph = load(FOLDER, environ={"SIP_TEST_WEBHOOK_SECRET": "x"})
+    slow = dataclasses.replace(graph.run.reconnect, backoff_initial=0.8, backoff_max=0.8)
+    graph = dataclasses.replace(graph, run=dataclasses.replace(graph.run, reconnect=slow))
+    transport, sim = faulty(Drop(after="response.done", count=1, code=1011),
+                            script="- actions: [{say: {text: Goodbye!, audio_ms: 100}}, {call: {tool: hangup}}]\n")
+    control = RecordingControl()
+    with anyio.fail_after(5):
+        async with Runner(graph, transport=transport).run(call_control=control) as session:
+            events = [event async for event in session]
+    assert [a for a, _, _ in control.calls] == ["hangup"]
+    assert sim.connections == 1
+    assert "reconnected" not in kinds(events) and kinds(events)[-1] == "tool_end"

@@ -14,8 +14,9 @@ from typing import Any
 from ...audio import AudioFormat, bytes_per_ms, duration_ms, format_from_wire
 from ..protocol import CLIENT_EVENT_TYPES
 from .conversation import Conversation, StoredItem
-from .fieldcheck import FieldError, check_fields, check_message_content, check_response_params
+from .fieldcheck import FieldError, check_fields, check_response_params
 from .generation import ResponseConfig, ResponseRun
+from .item_events import create_item, delete_item, retrieve_item, truncate_item
 from .rules import HANDOFF_PREFIX, UnknownForcedTool, apply_tool_choice, default_actions
 from .sessionconfig import SessionUpdateError, apply_update, check_tool_choice, check_voice, default_session
 from .vad import EnergyVad
@@ -285,88 +286,17 @@ class SimulatorEngine:
     # --- conversation items ----------------------------------------------------------------------
 
     def _on_conversation_item_create(self, event: dict[str, Any]) -> list[dict[str, Any]]:
-        item = event.get("item")
-        if not isinstance(item, dict) or "type" not in item:
-            return [self.ids.error_event("missing_required_parameter", "Missing required parameter: 'item.type'.",
-                                param="item.type", client=event)]
-        previous_id = event.get("previous_item_id")
-        if previous_id not in (None, "root") and self.conversation.find(previous_id) is None:
-            return [self.ids.error_event("invalid_value", f"Invalid value: previous_item_id '{previous_id}' "
-                                "does not exist in the conversation.", param="previous_item_id", client=event)]
-        content = item.get("content", [])
-        # Checked up front: a stored non-object part would break every later response.create.
-        bad = "item.content" if not isinstance(content, list) else next(
-            (f"item.content[{i}]" for i, part in enumerate(content) if not isinstance(part, dict)), None)
-        if bad is not None:
-            expected = "an array" if bad == "item.content" else "an object"
-            return [self.ids.error_event("invalid_type", f"Invalid type for '{bad}': expected {expected}.",
-                                         param=bad, client=event)]
-        if item["type"] == "message":
-            check_message_content(item)
-        if item["type"] == "function_call_output" and item.get("call_id") not in self.conversation.call_names():
-            return [self.ids.error_event("invalid_value", "Tool call ID '{}' not found in conversation.".format(
-                item.get("call_id")), param="item.call_id", client=event)]
-        if item.get("role") == "assistant" and any(
-            p.get("type") == "output_audio" for p in content
-        ):
-            return [self.ids.error_event("invalid_value", "Assistant audio messages cannot be created.",
-                                param="item.content", client=event)]
-        wire = {"id": item.get("id") or self.ids.new("item_"), **{k: v for k, v in item.items() if k != "id"}}
-        wire.setdefault("status", "completed")
-        stored = StoredItem(item=wire)
-        audio = b"".join(base64.b64decode(p.get("audio", "")) for p in content if p.get("type") == "input_audio")
-        if audio:
-            stored.audio = audio
-            stored.audio_ms = len(audio) // bytes_per_ms(self._input_format)
-            wire["content"] = [{k: v for k, v in p.items() if k != "audio"} for p in wire["content"]]
-        previous = self.conversation.add(stored, previous_id)
-        return [self.ids.server_event("conversation.item.added", previous_item_id=previous, item=dict(wire)),
-                self.ids.server_event("conversation.item.done", previous_item_id=previous, item=dict(wire))]
+        return create_item(self.conversation, self.ids, event, self._input_format)
 
     def _on_conversation_item_retrieve(self, event: dict[str, Any]) -> list[dict[str, Any]]:
-        stored = self.conversation.find(event.get("item_id", ""))
-        if stored is None:
-            return [self._item_missing(event)]
-        return [self.ids.server_event("conversation.item.retrieved", item=self.conversation.retrieved(stored))]
+        return retrieve_item(self.conversation, self.ids, event)
 
     def _on_conversation_item_delete(self, event: dict[str, Any]) -> list[dict[str, Any]]:
-        item_id = event.get("item_id", "")
-        if not self.conversation.delete(item_id):
-            return [self._item_missing(event)]
-        return [self.ids.server_event("conversation.item.deleted", item_id=item_id)]
-
-    def _item_missing(self, event: dict[str, Any]) -> dict[str, Any]:
-        return self.ids.error_event("invalid_value", f"Item with item_id '{event.get('item_id')}' not found.",
-                           param="item_id", client=event)
+        return delete_item(self.conversation, self.ids, event)
 
     def _on_conversation_item_truncate(self, event: dict[str, Any]) -> list[dict[str, Any]]:
-        item_id = event.get("item_id", "")
-        stored = self.conversation.find(item_id)
-        if stored is None:
-            return [self._item_missing(event)]
-        # A client cutting playback short usually truncates while the response is still streaming.
-        generated = self.active.open_audio_ms(item_id) if self.active is not None else None
-        is_audio = generated is not None or (stored.item.get("role") == "assistant" and any(
-            p.get("type") == "output_audio" for p in stored.item.get("content", [])))
-        if not is_audio:
-            return [self.ids.error_event("unsupported_content_type", "Only model output audio messages can be "
-                                "truncated", param="item_id", client=event)]
-        available = generated if generated is not None else stored.audio_ms
-        end_ms = event.get("audio_end_ms", 0)
-        if not isinstance(end_ms, int) or not 0 <= end_ms <= available:
-            return [self.ids.error_event("invalid_value", f"Audio content of {available}ms is already "
-                                f"shorter than {end_ms}ms", param="audio_end_ms", client=event)]
-        if generated is not None:
-            assert self.active is not None
-            self.active.truncate_open(end_ms)
-        else:
-            fmt = format_from_wire(self.session["audio"]["output"]["format"])
-            stored.audio = stored.audio[:end_ms * bytes_per_ms(fmt)]
-            stored.audio_ms = end_ms
-            # The server drops the transcript so no unheard text stays in context.
-            stored.item["content"] = [{"type": "output_audio", "transcript": ""}]
-        return [self.ids.server_event("conversation.item.truncated", item_id=item_id,
-                            content_index=event.get("content_index", 0), audio_end_ms=end_ms)]
+        output = format_from_wire(self.session["audio"]["output"]["format"])
+        return truncate_item(self.conversation, self.ids, event, self.active, output)
 
     # --- responses ------------------------------------------------------------------------------
 

@@ -13,13 +13,13 @@ from typing import Any
 
 import anyio
 import anyio.abc
-from anyio.streams.memory import MemoryObjectSendStream
 
 from ..errors import SessionError
 from ..graph.model import Agent, CallContext, Graph, Secret
 from ..transports.base import ClientEvent, Connection
 from . import events as ev
 from .delivery import Delivery
+from .event_queue import EventQueue
 from .loop_watchdog import CURRENT, LoopWatchdog
 from .state import SessionState
 from .tools import call_entrypoint, describe
@@ -60,7 +60,7 @@ class Seam:
         self._state = state
         self._delivery = delivery
         self._connection: Connection | None = None
-        self._events: MemoryObjectSendStream[ev.SessionEvent] | None = None
+        self._events: EventQueue[ev.SessionEvent] | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._idle = anyio.Event()
         self._redacting: Mapping[str, Any] | None = None
@@ -69,7 +69,7 @@ class Seam:
         self.closed_by_us = False
         """The session ended the connection itself (a hung-up call): never reconnect."""
 
-    def attach(self, connection: Connection, events: MemoryObjectSendStream[ev.SessionEvent],
+    def attach(self, connection: Connection, events: EventQueue[ev.SessionEvent],
                tg: anyio.abc.TaskGroup) -> None:
         self._connection, self._events, self._tg = connection, events, tg
 
@@ -83,10 +83,8 @@ class Seam:
         if redactor and type(event) is ev.ErrorEvent:
             event.error = redactor.data(event.error)
         self._delivery.emitted += 1
-        try:
-            self._events.send_nowait(event)  # type: ignore[union-attr, arg-type]
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-            pass  # the session is closing: late events are dropped, like the SDK
+        # once the session is closing, late events are dropped (put returns False), like the SDK
+        self._events.put(event)  # type: ignore[union-attr, arg-type]
 
     async def send(self, event: ClientEvent) -> None:
         """Send a client event."""

@@ -12,7 +12,6 @@ Inside, the helpers share one plain :class:`~.state.SessionState` and act throug
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack
 from types import MappingProxyType
@@ -20,7 +19,6 @@ from typing import Any
 
 import anyio
 import anyio.abc
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..errors import ConnectError, SessionError, TransportError
 from ..graph.model import Agent, Graph
@@ -32,6 +30,7 @@ from .call_control import CallControl
 from .calls import ToolCalls
 from .delivery import Delivery, is_idle
 from .dtmf import DtmfRouter
+from .event_queue import EventQueue
 from .graph_updates import GraphUpdates
 from .history import HistoryItem
 from .interruption import Interruptions
@@ -80,8 +79,7 @@ class Session:
         self._reconnector: Reconnector | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._stack: AsyncExitStack | None = None
-        self._send_events: MemoryObjectSendStream[ev.SessionEvent] | None = None
-        self._receive_events: MemoryObjectReceiveStream[ev.SessionEvent] | None = None
+        self._events: EventQueue[ev.SessionEvent] | None = None
         self._failure: TransportError | None = None
         self._reader_done = False
         self._closed = False
@@ -101,8 +99,7 @@ class Session:
         stack = AsyncExitStack()
         await stack.__aenter__()
         self._stack = stack
-        send, self._receive_events = anyio.create_memory_object_stream[ev.SessionEvent](math.inf)
-        self._send_events = send
+        events = self._events = EventQueue[ev.SessionEvent]()
         try:
             run = state.graph.run
             try:
@@ -121,7 +118,7 @@ class Session:
                 state, self._seam, link, transport=self._transport, request=request, reader=self._reader,
                 turns=self._turns, raw=self._raw, session_config=self._switch.reconnecting, idle=lambda: self.is_idle,
                 tools_busy=lambda: self._calls.busy)
-            self._seam.attach(link, send, self._tg)
+            self._seam.attach(link, events, self._tg)
             self._seam.emit(ev.HistoryUpdatedEvent(history=[]))
             adopt_live(state, initial)
             self._seam.start_soon(self._read)  # a seam task: user code it runs is watched
@@ -143,10 +140,8 @@ class Session:
         return self
 
     def _close_streams(self) -> None:
-        if self._send_events is not None:
-            self._send_events.close()
-        if self._receive_events is not None:
-            self._receive_events.close()
+        if self._events is not None:
+            self._events.close()
 
     async def _close_tasks(self) -> None:
         assert self._tg is not None
@@ -162,25 +157,20 @@ class Session:
             self._close_streams()
 
     async def __aiter__(self) -> AsyncIterator[ev.SessionEvent]:
-        if self._receive_events is None:
+        if self._events is None:
             raise SessionError("iterate the session inside 'async with runner.run() as session'")
         self._iterating = True
-        stream = self._receive_events
-        receive_nowait = stream.receive_nowait
+        events = self._events
+        # Buffered events are popped without a checkpoint each: a yield to the loop per event
+        # would cost a loop iteration per audio delta. Only an empty queue is waited on.
+        items = events.items
+        popleft = items.popleft
         delivery = self._delivery
         try:
             while True:
-                # Drain what is buffered without a checkpoint per event: anyio's receive() yields
-                # to the loop on every call, which would cost a loop iteration per audio delta.
-                try:
-                    event = receive_nowait()
-                except anyio.WouldBlock:
-                    try:
-                        event = await stream.receive()
-                    except anyio.EndOfStream:
-                        break
-                except anyio.EndOfStream:
+                if not items and not await events.wait():
                     break
+                event = popleft()
                 delivery.delivered += 1
                 if self._drained is not None and delivery.reached():
                     self._drained.set()
@@ -205,8 +195,8 @@ class Session:
             self._failure = exc
         finally:
             self._reader_done = True
-            if self._send_events is not None:
-                self._send_events.close()
+            if self._events is not None:
+                self._events.end()
             self._seam.notify()
 
     async def _watch_responses(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import anyio
@@ -105,6 +106,17 @@ async def test_a_loopback_server_refuses_a_rebound_host_name() -> None:
         port = url.rstrip("/").rsplit(":", 1)[1]
         assert await _handshake_status(url, f"attacker.example:{port}") == b"HTTP/1.1 403 Forbidden"
         assert await _handshake_status(url, f"localhost:{port}") == b"HTTP/1.1 101 Switching Protocols"
+
+
+async def test_shutdown_stops_the_server_at_once_though_uvicorn_ticks_once_a_second() -> None:
+    started = 0.0
+    async with serving(EXAMPLE) as url:
+        await anyio.sleep(0.2)  # uvicorn's main loop is inside its one-second wait
+        started = time.monotonic()
+    assert time.monotonic() - started < 0.5  # shutdown() woke the main loop, not its next tick
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.get(url.path("/healthz"))
 
 
 async def test_shutdown_tells_live_sessions_closing_then_1001() -> None:

@@ -40,7 +40,7 @@ from .browser_outbox import BrowserOutbox, Close
 from .serve_metrics import ServeMetrics
 from .serve_options import ServeOptions
 from .session_log import ServeLog
-from .session_registry import REFUSED_DRAINING, SessionRegistry
+from .session_registry import REFUSED_DRAINING, SessionRegistry, offer_graph_to
 from .timed_transport import TimedTransport
 
 __all__ = ("CHANNEL", "LAG_SAMPLE_EVERY", "STALL_SECONDS", "BrowserChannel", "BrowserSession")
@@ -145,11 +145,7 @@ class BrowserSession:
     # -- LiveSession ----------------------------------------------------------------------
 
     def offer_graph(self, graph: Graph) -> None:
-        if self._session is not None:
-            try:
-                self._session.update_graph(graph)
-            except SessionError:
-                pass  # the session is closing; the next one starts on the new graph anyway
+        offer_graph_to(self._session, graph)
 
     def reload_rejected(self, message: str) -> None:
         self._put({"type": "reload_rejected", "message": message})

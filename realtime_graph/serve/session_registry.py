@@ -14,10 +14,12 @@ from typing import Protocol
 
 import anyio
 
+from ..errors import SessionError
 from ..graph.model import Graph
+from ..runtime import Session
 from .serve_metrics import ServeMetrics
 
-__all__ = ("REFUSED_DRAINING", "REFUSED_FULL", "LiveSession", "SessionRegistry")
+__all__ = ("REFUSED_DRAINING", "REFUSED_FULL", "LiveSession", "SessionRegistry", "offer_graph_to")
 
 REFUSED_FULL = "full"
 REFUSED_DRAINING = "draining"
@@ -37,6 +39,17 @@ class LiveSession(Protocol):
 
     def close(self, reason: str) -> None:
         """End the session now with ``reason`` (``draining``, ``shutdown``)."""
+
+
+
+def offer_graph_to(session: Session | None, graph: Graph) -> None:
+    """Hand a hot-reloaded graph to a channel's session (applied at its own safe point); a
+    session that is not started or already closing is skipped: the next one starts on it anyway."""
+    if session is not None:
+        try:
+            session.update_graph(graph)
+        except SessionError:
+            pass
 
 
 class SessionRegistry:

@@ -29,7 +29,7 @@ import anyio.abc
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..errors import ConnectError, ConnectionLost, RealtimeGraphError, SessionError
+from ..errors import ConnectError, ConnectionLost, RealtimeGraphError
 from ..graph.model import Graph, Secret
 from ..runtime import Runner, Session
 from ..runtime import events as ev
@@ -54,7 +54,7 @@ from ..telephony.incoming import CALL_INCOMING
 from ..transports.base import Transport
 from .serve_metrics import ServeMetrics
 from .session_log import ServeLog
-from .session_registry import SessionRegistry
+from .session_registry import SessionRegistry, offer_graph_to
 from .timed_transport import TimedTransport
 
 __all__ = ("BUSY_HERE", "CHANNEL", "PHONE_CHANNELS", "WEBHOOK_PATH", "CallsControl", "SipCall", "SipChannel",
@@ -248,11 +248,7 @@ class SipCall:
     # -- LiveSession ----------------------------------------------------------------------
 
     def offer_graph(self, graph: Graph) -> None:
-        if self._session is not None:
-            try:
-                self._session.update_graph(graph)
-            except SessionError:
-                pass  # the session is closing
+        offer_graph_to(self._session, graph)
 
     def reload_rejected(self, message: str) -> None:
         """Nothing to tell a caller; the server log already has it."""

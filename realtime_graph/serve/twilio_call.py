@@ -26,6 +26,7 @@ from ..runtime import PlaybackTracker, Runner, Session
 from ..runtime import events as ev
 from ..telephony import OutboundPacer, PayloadError, mulaw_graph, route_call
 from ..telephony.media_codec import Dtmf, MarkEcho, Media, StreamStart, StreamStop, parse_message
+from .session_registry import offer_graph_to
 from .timed_transport import TimedTransport
 
 if TYPE_CHECKING:
@@ -96,11 +97,7 @@ class TwilioCall:
     # -- LiveSession ----------------------------------------------------------------------
 
     def offer_graph(self, graph: Graph) -> None:
-        if self._session is not None:
-            try:
-                self._session.update_graph(mulaw_graph(graph))
-            except SessionError:
-                pass  # closing; the next call starts on the new graph anyway
+        offer_graph_to(self._session, mulaw_graph(graph))
 
     def reload_rejected(self, message: str) -> None:
         """Nothing to tell a caller; the server log already has the located errors."""
